@@ -1,0 +1,121 @@
+"""Copy detection on real photos: selfsim vs pHash vs ORB+RANSAC, in one run.
+
+Builds the query set (see copydet_data.py), then runs selfsim exactly as users do,
+`selfsim index REFS --index I` and `selfsim search --index I QUERIES --json -k 5`,
+and scores the classical baselines on the same files.
+
+    python benchmarks/copy_detection.py [--out bench-out/copydet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+import copydet_data  # noqa: E402
+
+from selfsim.data.reader import read_image  # noqa: E402
+from selfsim.eval.baselines import OrbRansac, phash_bits, phash_similarity  # noqa: E402
+from selfsim.eval.metrics import CopyDetectionMetrics, PredictedMatch, copy_detection_metrics  # noqa: E402
+
+
+def run_selfsim(out: Path, extra: list[str]) -> tuple[dict[str, tuple[str, float]], float, float]:
+    index = out / "index"
+    subprocess.run(["rm", "-rf", str(index)], check=True)
+    t0 = time.perf_counter()
+    subprocess.run(["selfsim", "index", str(out / "refs"), "--index", str(index), "-q"], check=True)
+    t1 = time.perf_counter()
+    res = subprocess.run(
+        ["selfsim", "search", "--index", str(index), str(out / "queries"), "--json", "-k", "5", "-q", *extra],
+        check=True, capture_output=True, text=True,
+    )
+    t2 = time.perf_counter()
+    top = {}
+    for line in res.stdout.splitlines():
+        obj = json.loads(line)
+        hit = obj["hits"][0]
+        top[Path(obj["query"]).name] = (Path(hit["path"]).name, float(hit["score"]))
+    return top, t1 - t0, t2 - t1
+
+
+def run_phash(refs: list[Path], queries: list[Path]) -> tuple[dict[str, tuple[str, float]], float]:
+    t0 = time.perf_counter()
+    hb = np.stack([phash_bits(read_image(p)) for p in refs])
+    hq = np.stack([phash_bits(read_image(p)) for p in queries])
+    S = phash_similarity(hq, hb)
+    top = {q.name: (refs[int(S[i].argmax())].name, float(S[i].max())) for i, q in enumerate(queries)}
+    return top, time.perf_counter() - t0
+
+
+def run_orb(refs: list[Path], queries: list[Path]) -> tuple[dict[str, tuple[str, float]], float]:
+    t0 = time.perf_counter()
+    orb = OrbRansac()
+    fb = [orb.features(read_image(p)) for p in refs]
+    top = {}
+    for q in queries:
+        fq = orb.features(read_image(q))
+        scores = [orb.inliers(fq, f) for f in fb]
+        j = int(np.argmax(scores))
+        top[q.name] = (refs[j].name, float(scores[j]))
+    return top, time.perf_counter() - t0
+
+
+def score(top: dict[str, tuple[str, float]], truth: dict[str, str | None]) -> CopyDetectionMetrics:
+    preds = [PredictedMatch(q, s, truth[q] == r) for q, (r, s) in top.items()]
+    return copy_detection_metrics(preds, sum(v is not None for v in truth.values()), len(truth))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("bench-out/copydet"))
+    ap.add_argument("--skip-orb", action="store_true", help="leave out the slow ORB baseline")
+    args = ap.parse_args()
+    truth = copydet_data.build(args.out)
+    edits = copydet_data.edits_of(args.out)
+    refs = sorted((args.out / "refs").iterdir())
+    queries = sorted((args.out / "queries").iterdir())
+    n_dis = sum(v is None for v in truth.values())
+    print(f"{len(refs)} references, {len(queries)} queries ({n_dis} with no original in the index)\n")
+
+    rows = []
+    top_s, t_index, t_search = run_selfsim(args.out, [])
+    rows.append(("selfsim (default encoder)", score(top_s, truth), f"index {t_index:.1f}s, search {t_search:.1f}s"))
+    raw, _, t_raw = run_selfsim(args.out, ["--no-flip", "--center-crop", "0", "--raw-scores"])
+    rows.append(("plain cosine (same encoder, one view)", score(raw, truth), f"search {t_raw:.1f}s"))
+    top_p, t_p = run_phash(refs, queries)
+    rows.append(("pHash (imagehash)", score(top_p, truth), f"{t_p:.1f}s"))
+    if not args.skip_orb:
+        top_o, t_o = run_orb(refs, queries)
+        rows.append(("ORB + RANSAC (OpenCV)", score(top_o, truth), f"{t_o:.1f}s"))
+
+    print("| method | micro-AP | recall@1 | recall@P90 | time |")
+    print("|---|---:|---:|---:|---|")
+    for name, m, t in rows:
+        print(f"| {name} | {m.micro_ap:.3f} | {m.recall_at_1:.3f} | {m.recall_at_p90:.3f} | {t} |")
+
+    print("\nrecall@1 per edit (queries with an original in the index):\n")
+    per: dict[str, list[list[bool]]] = defaultdict(lambda: [[] for _ in rows])
+    tops = [top_s, raw, top_p] + ([top_o] if not args.skip_orb else [])
+    for q, ref in truth.items():
+        if ref is None:
+            continue
+        kind = "chain" if "+" in edits[q] else edits[q]
+        for i, top in enumerate(tops):
+            per[kind][i].append(top[q][0] == ref)
+    print("| edit | n | " + " | ".join(name for name, _, _ in rows) + " |")
+    print("|---|---:|" + "---:|" * len(rows))
+    for kind in sorted(per):
+        cells = " | ".join(f"{np.mean(v):.2f}" for v in per[kind])
+        print(f"| {kind} | {len(per[kind][0])} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The ``selfsim`` command: thin layers that parse, call the library, and print."""

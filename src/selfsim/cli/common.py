@@ -1,0 +1,72 @@
+"""Shared CLI pieces: logging to stderr, progress bars, and error handling."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections import Counter
+from collections.abc import Sequence
+
+from tqdm import tqdm
+
+from selfsim.data.reader import DEFAULT_MAX_PIXELS
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def say(message: str) -> None:
+    """Messages go to stderr, so that stdout carries only data."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def progress(total: int, desc: str, quiet: bool) -> tqdm:
+    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, disable=quiet or None, dynamic_ncols=True)
+
+
+def report_skipped(skipped: Sequence[tuple[str, str]], quiet: bool) -> None:
+    """One line per skipped file, then a count per reason."""
+    if not skipped:
+        return
+    if not quiet:
+        for path, reason in skipped:
+            say(f"skipped {path}: {reason}")
+    by_reason = Counter(_reason_kind(r) for _, r in skipped)
+    summary = ", ".join(f"{n} {kind}" for kind, n in by_reason.most_common())
+    say(f"skipped {len(skipped)} file(s): {summary}")
+
+
+def _reason_kind(reason: str) -> str:
+    return reason.split(" (")[0].split(":")[0]
+
+
+def add_model_args(p: argparse.ArgumentParser, default: str | None) -> None:
+    p.add_argument(
+        "--model",
+        default=default,
+        help="'default' (EfficientNet-Lite0, offline), a selfsim model folder, or a timm "
+        "model name used with --weights"
+        + (" (default: %(default)s)" if default else " (default: the index's own model)"),
+    )
+    p.add_argument("--weights", help="local .safetensors/.pth weights for a timm model name")
+
+
+def add_common_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-file messages")
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="refuse images larger than this many pixels, before decoding (default: %(default)s)",
+    )
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )

@@ -1,0 +1,57 @@
+"""Entry point of the ``selfsim`` command.
+
+Exit status: 0 success (files that could not be read are reported, not fatal);
+1 an error the user can fix (missing path, not an index, unknown model, ...);
+2 bad command-line usage; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from selfsim import __version__
+from selfsim.cli import index_cmd, search_cmd
+from selfsim.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, configure_logging, say
+from selfsim.errors import SelfsimError
+
+DESCRIPTION = """selfsim: search folders of images by image, offline.
+
+quick start:
+  selfsim index ~/Pictures --index pics.idx
+  selfsim search --index pics.idx photo.jpg -k 5
+
+exit status: 0 ok, 1 error (message on stderr), 2 bad usage, 130 interrupted."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="selfsim", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"selfsim {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (index_cmd, search_cmd):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return int(args.run(args))
+    except SelfsimError as e:
+        say(f"error: {e}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        say("interrupted; everything embedded so far is saved")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

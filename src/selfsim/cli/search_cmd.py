@@ -1,0 +1,75 @@
+"""``selfsim search``: find indexed images like the query images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from selfsim.cli.common import add_common_args, add_model_args, report_skipped
+from selfsim.errors import NoImagesError
+from selfsim.index import Index
+from selfsim.models import load_encoder
+from selfsim.search import QueryFailure, QueryResult, ScoreNormalizer, Searcher
+
+HELP = "search an index with one or more query images"
+EPILOG = """examples:
+  selfsim search --index pics.idx query.jpg
+  selfsim search --index pics.idx queries/ -k 5 --json > hits.jsonl
+  selfsim search --index pics.idx a.jpg b.png --json | jq '.hits[0].score'
+
+output:
+  a table per query by default; with --json one object per query per line:
+  {"query": "<path>", "hits": [{"path": "<path>", "score": <float>}, ...]}, best first.
+  Scores are comparable across queries: one threshold means the same for all."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("queries", nargs="+", metavar="QUERY", help="query image files or folders")
+    p.add_argument("--index", "-i", required=True, metavar="DIR", help="index folder")
+    p.add_argument("-k", "--top-k", type=int, default=10, help="hits per query (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="one JSON object per query per line")
+    p.add_argument("--no-flip", action="store_true", help="do not also search with the mirrored query")
+    p.add_argument("--center-crop", type=float, default=0.75, metavar="FRACTION",
+                   help="also search with the query's central part (0 = off) (default: %(default)s)")
+    p.add_argument("--raw-scores", action="store_true",
+                   help="print plain cosine similarities (not comparable across queries)")
+    add_model_args(p, default=None)
+    add_common_args(p)
+    p.set_defaults(run=run)
+
+
+def _print_table(result: QueryResult) -> None:
+    print(f"query: {result.query}")
+    if not result.hits:
+        print("  (index is empty)")
+    for rank, h in enumerate(result.hits, 1):
+        print(f"  {rank:>3}  {h.score:7.4f}  {h.path}")
+    print()
+
+
+def run(args: argparse.Namespace) -> int:
+    with Index.open(args.index) as index:
+        spec = index.model.spec
+        if args.model:
+            encoder = load_encoder(args.model, weights=args.weights)
+        else:
+            encoder = load_encoder(spec.get("model") or "default", weights=spec.get("weights"))
+        normalizer = ScoreNormalizer(count=0) if args.raw_scores else ScoreNormalizer()
+        searcher = Searcher(index, encoder, flip=not args.no_flip, center_crop=args.center_crop,
+                            normalizer=normalizer, max_pixels=args.max_pixels)
+        failures: list[QueryFailure] = []
+        n = 0
+        for result in searcher.search_paths(args.queries, args.top_k, on_failure=failures.append):
+            n += 1
+            if args.json:
+                print(json.dumps(result.to_json_dict()), flush=True)
+            else:
+                _print_table(result)
+        sys.stdout.flush()
+    report_skipped([(f.query, f.reason) for f in failures], args.quiet)
+    if n == 0:
+        raise NoImagesError(f"no readable query images in {', '.join(args.queries)}")
+    return 0

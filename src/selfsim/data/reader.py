@@ -1,0 +1,144 @@
+"""The one safe way selfsim turns a file into RGB pixels.
+
+Every command reads images through :func:`read_image`, which
+- accepts only allow-listed formats (JPEG, PNG, WebP, GIF first frame, BMP, TIFF,
+  and HEIF/AVIF when pillow-heif is installed),
+- checks the pixel count from the header *before* decoding, so a decompression
+  bomb is refused and never decoded (cap: :data:`DEFAULT_MAX_PIXELS`),
+- decodes JPEGs at reduced size when fewer pixels are needed (Pillow draft mode),
+- applies EXIF orientation, and
+- converts CMYK, 16-bit, float, palette and alpha images to 8-bit RGB the same way
+  every time (transparent areas are composited onto white).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from selfsim.errors import ImageReadError
+
+#: Largest image (width x height) selfsim decodes: 100 megapixels, e.g. 12000 x 8000.
+#: Pillow itself refuses anything over about 179 MP, so a larger cap has no effect.
+DEFAULT_MAX_PIXELS = 100_000_000
+
+_BASE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+
+
+def _optional_formats() -> tuple[str, ...]:
+    try:  # HEIC/AVIF decoding comes from the optional pillow-heif plugin.
+        import pillow_heif  # type: ignore[import-not-found]
+
+        pillow_heif.register_heif_opener()
+        return ("HEIF", "AVIF")
+    except ImportError:
+        return ("AVIF",) if "AVIF" in Image.registered_extensions().values() else ()
+
+
+def _registered(formats: tuple[str, ...]) -> tuple[str, ...]:
+    Image.init()  # load every Pillow plugin so that MPO, WebP, TIFF are known
+    return tuple(f for f in formats if f in Image.OPEN)
+
+
+ALLOWED_FORMATS: tuple[str, ...] = _registered(_BASE_FORMATS + _optional_formats())
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB deterministically."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+        mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16-bit (or 32-bit int) grey: keep the top 8 bits of a 16-bit range.
+        arr = np.asarray(img, dtype=np.int64)
+        arr8 = np.clip(arr >> 8, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr8, "L").convert("RGB")
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float32)
+        arr8 = np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
+        return Image.fromarray(arr8, "L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    # CMYK, YCbCr, LAB, HSV, L, 1: Pillow's own conversions are deterministic.
+    return img.convert("RGB")
+
+
+def _draft_size(size: tuple[int, int], min_side: int) -> tuple[int, int]:
+    w, h = size
+    scale = min_side / min(w, h)
+    return max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))
+
+
+def read_image(
+    path: str | os.PathLike[str],
+    *,
+    min_side: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """Read an image file as an 8-bit RGB Pillow image.
+
+    Args:
+        path: the file.
+        min_side: when given, JPEGs may be decoded at a reduced scale (1/2, 1/4,
+            1/8) as long as the shorter side stays at least this long. Other formats
+            decode at full size.
+        max_pixels: refuse images with more pixels than this, before decoding.
+
+    Returns:
+        An RGB image with EXIF orientation applied.
+
+    Raises:
+        ImageReadError: the file is missing, not an allowed image format, too large,
+            truncated or corrupt. ``reason`` says which.
+    """
+    name = os.fspath(path)
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (not raises) above its own limit; our cap is checked below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(name, formats=ALLOWED_FORMATS)
+    except FileNotFoundError:
+        raise ImageReadError(name, "file not found") from None
+    except IsADirectoryError:
+        raise ImageReadError(name, "is a folder, not a file") from None
+    except PermissionError:
+        raise ImageReadError(name, "permission denied") from None
+    except Image.DecompressionBombError:
+        raise ImageReadError(name, "too large to decode safely (decompression bomb?)") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(name, "not an image in a supported format") from None
+    except (OSError, ValueError, SyntaxError) as e:
+        raise ImageReadError(name, f"unreadable header ({e})") from None
+
+    with img:
+        w, h = img.size
+        if w <= 0 or h <= 0:
+            raise ImageReadError(name, f"invalid size {w}x{h}")
+        if w * h > max_pixels:
+            raise ImageReadError(
+                name, f"too large: {w}x{h} = {w * h:,} pixels exceeds the cap of {max_pixels:,}"
+            )
+        try:
+            if getattr(img, "is_animated", False):
+                img.seek(0)  # first frame of a GIF/WebP animation
+            if min_side is not None and img.format in ("JPEG", "MPO"):
+                img.draft("RGB", _draft_size(img.size, min_side))
+            img.load()
+            out = ImageOps.exif_transpose(img) or img
+            return _to_rgb(out).copy()
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+            reason = str(e) or type(e).__name__
+            if "truncated" in reason.lower() or isinstance(e, EOFError):
+                reason = f"truncated file ({reason})"
+            else:
+                reason = f"corrupt image data ({reason})"
+            raise ImageReadError(name, reason) from None

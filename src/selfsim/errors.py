@@ -1,0 +1,32 @@
+"""Exceptions that selfsim raises for problems a user can fix.
+
+Every message is one line that names the bad value and says what to do instead.
+The CLI prints ``error: <message>`` and exits with status 1 for any of these.
+"""
+
+from __future__ import annotations
+
+
+class SelfsimError(Exception):
+    """Base class for errors caused by input or state the user controls."""
+
+
+class ImageReadError(SelfsimError):
+    """An image file could not be read; ``reason`` is a short, human phrase."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ModelError(SelfsimError):
+    """A model name, file or weights file is unknown or does not fit."""
+
+
+class IndexStateError(SelfsimError):
+    """An index directory is missing, broken, or was built with another model."""
+
+
+class NoImagesError(SelfsimError):
+    """A path holds no image that could be read."""

@@ -1,0 +1,1 @@
+"""Measuring retrieval: metrics, query edits and classical baselines."""

@@ -1,0 +1,23 @@
+"""Stage 2: turning pixels into vectors."""
+
+from selfsim.models.config import EncoderConfig
+from selfsim.models.encoder import Encoder
+from selfsim.models.factory import (
+    default_encoder,
+    load_encoder,
+    load_model_folder,
+    save_encoder,
+    timm_encoder,
+)
+from selfsim.models.pooling import GeM
+
+__all__ = [
+    "Encoder",
+    "EncoderConfig",
+    "GeM",
+    "default_encoder",
+    "load_encoder",
+    "load_model_folder",
+    "save_encoder",
+    "timm_encoder",
+]

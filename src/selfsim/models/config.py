@@ -1,0 +1,67 @@
+"""What defines an encoder: a small frozen dataclass stored as JSON beside its weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from selfsim.errors import ModelError
+
+#: Mean/std used by TF-ported EfficientNet-Lite weights (inputs scaled to [-1, 1]).
+INCEPTION_MEAN = (0.5, 0.5, 0.5)
+INCEPTION_STD = (0.5, 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """How pixels become an embedding.
+
+    Attributes:
+        backbone: timm model name (``tf_efficientnet_lite0``, ``resnet50``, ...).
+        input_size: images are resized, without cropping, to ``input_size`` squared,
+            so that nothing at the borders is lost (copies are often crops).
+        pooling: ``gem`` for CNN feature maps; ``token`` for transformers, whose
+            own head pools (CLS token or average, as timm defines it).
+        gem_p: GeM exponent.
+        mean, std: per-channel normalisation applied to [0, 1] pixels.
+        name: a label shown to users (``default``, a file name, a timm name).
+        info: free-form provenance (weights source, training method and data).
+    """
+
+    backbone: str
+    input_size: int = 224
+    pooling: str = "gem"
+    gem_p: float = 3.0
+    mean: tuple[float, float, float] = INCEPTION_MEAN
+    std: tuple[float, float, float] = INCEPTION_STD
+    name: str = "default"
+    info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.pooling not in ("gem", "token"):
+            raise ModelError(f"unknown pooling '{self.pooling}'; choose from: gem, token")
+        if not 32 <= self.input_size <= 1024:
+            raise ModelError(f"input_size {self.input_size} out of range 32..1024")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> EncoderConfig:
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelError(f"unknown keys in model config: {', '.join(unknown)}")
+        for key in ("mean", "std"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    def identity(self) -> str:
+        """The fields that change the embedding, as canonical JSON (no name, no info)."""
+        d = asdict(self)
+        d.pop("name")
+        d.pop("info")
+        return json.dumps(d, sort_keys=True)

@@ -1,0 +1,104 @@
+"""The encoder: pixels -> one L2-normalised vector per image.
+
+``Encoder`` wraps any timm backbone with pooling and normalisation, and does its
+own preprocessing, so that callers hand it decoded RGB images and get arrays.
+Embedding is a pure function of a batch of decoded images (:meth:`embed`), which
+is what a distributed runner (Ray Data, DDP) calls later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+from torchvision.transforms import v2
+
+from selfsim.models.config import EncoderConfig
+from selfsim.models.pooling import GeM
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Encoder(nn.Module):
+    """A backbone, a pooling layer and L2 normalisation.
+
+    Args:
+        config: how inputs are prepared and features pooled.
+        backbone: a timm model created with ``num_classes=0, global_pool=''``.
+        weights_sha256: content hash of the weights, part of :attr:`fingerprint`.
+        spec: ``{"model": ..., "weights": ...}`` that ``load_encoder`` accepts.
+    """
+
+    def __init__(
+        self,
+        config: EncoderConfig,
+        backbone: nn.Module,
+        weights_sha256: str,
+        spec: dict[str, str | None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        #: what to pass to ``load_encoder`` to get this encoder back
+        self.spec: dict[str, str | None] = spec or {"model": config.name, "weights": None}
+        self.backbone = backbone
+        self.pool = GeM(config.gem_p)
+        self.weights_sha256 = weights_sha256
+        s = config.input_size
+        self.transform = v2.Compose(
+            [
+                v2.Resize((s, s), interpolation=v2.InterpolationMode.BILINEAR, antialias=True),
+                v2.PILToTensor(),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(list(config.mean), list(config.std)),
+            ]
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies what this encoder computes: same fingerprint, same vectors."""
+        h = hashlib.sha256(self.config.identity().encode())
+        h.update(self.weights_sha256.encode())
+        return h.hexdigest()[:16]
+
+    @property
+    def dim(self) -> int:
+        return int(getattr(self.backbone, "num_features"))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) normalised pixels -> (B, D) unit vectors."""
+        feats = self.backbone.forward_features(x)
+        if feats.ndim == 4 and self.config.pooling == "gem":
+            pooled = self.pool(feats)
+        else:
+            pooled = self.backbone.forward_head(feats, pre_logits=True)
+        return F.normalize(pooled, dim=-1)
+
+    def preprocess(self, image: Image.Image) -> torch.Tensor:
+        """One RGB image -> (3, S, S) tensor."""
+        return self.transform(image)
+
+    @torch.inference_mode()
+    def embed(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray:
+        """Embed decoded RGB images.
+
+        Returns:
+            float32 array (N, D), rows of unit length.
+        """
+        if self.training:
+            self.eval()
+        out = np.empty((len(images), self.dim), dtype=np.float32)
+        for i in range(0, len(images), batch_size):
+            batch = torch.stack([self.preprocess(im) for im in images[i : i + batch_size]])
+            out[i : i + len(batch)] = self(batch.to(self.device)).float().cpu().numpy()
+        return out

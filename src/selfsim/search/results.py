@@ -1,0 +1,37 @@
+"""Typed search results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One indexed image returned for a query.
+
+    Attributes:
+        path: the indexed file.
+        score: calibrated score; higher means more likely the same picture, and the
+            same threshold means the same thing for every query.
+        similarity: raw cosine similarity of the two embeddings.
+        id: the image's id in the index.
+    """
+
+    path: str
+    score: float
+    similarity: float
+    id: int
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The hits for one query image, best first."""
+
+    query: str
+    hits: list[SearchHit] = field(default_factory=list)
+
+    def to_json_dict(self) -> dict[str, object]:
+        return {
+            "query": self.query,
+            "hits": [{"path": h.path, "score": round(h.score, 6)} for h in self.hits],
+        }

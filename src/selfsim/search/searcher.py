@@ -1,0 +1,147 @@
+"""Query images against an index."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from selfsim.data.files import find_images
+from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
+from selfsim.errors import ImageReadError, SelfsimError
+from selfsim.index.index import Index, ModelRef
+from selfsim.index.ingest import SkippedFile
+from selfsim.models.encoder import Encoder
+from selfsim.search.results import QueryResult, SearchHit
+from selfsim.search.scoring import ScoreNormalizer
+
+
+def model_ref(encoder: Encoder) -> ModelRef:
+    """What an index records about ``encoder``."""
+    return ModelRef(encoder.fingerprint, encoder.config.name, dict(encoder.spec), encoder.dim)
+
+
+@dataclass(frozen=True)
+class QueryFailure:
+    query: str
+    reason: str
+
+
+class Searcher:
+    """Embeds queries and ranks an index's images for each.
+
+    Args:
+        index: an open index built with ``encoder``.
+        encoder: the index's model.
+        flip: also embed the mirrored query, so that mirrored copies are found.
+        center_crop: also embed the central part of the query (this share of each
+            side), which finds copies with added borders, captions or warped edges.
+            0 turns it off. Each indexed image keeps its best similarity over views.
+        normalizer: turns raw similarities into scores comparable across queries.
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        encoder: Encoder,
+        *,
+        flip: bool = True,
+        center_crop: float = 0.75,
+        normalizer: ScoreNormalizer | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        index.check_model(model_ref(encoder))
+        self.index = index
+        self.encoder = encoder
+        self.flip = flip
+        if not 0 <= center_crop < 1:
+            raise SelfsimError(f"center_crop must be in [0, 1), got {center_crop}")
+        self.center_crop = center_crop
+        self.normalizer = normalizer or ScoreNormalizer()
+        self.max_pixels = max_pixels
+
+    def query_views(self, image: Image.Image) -> list[Image.Image]:
+        """The views of one query that are embedded and searched."""
+        views = [image]
+        if self.flip:
+            views.append(ImageOps.mirror(image))
+        if self.center_crop:
+            w, h = image.size
+            cw, ch = max(1, round(w * self.center_crop)), max(1, round(h * self.center_crop))
+            x, y = (w - cw) // 2, (h - ch) // 2
+            views.append(image.crop((x, y, x + cw, y + ch)))
+        return views
+
+    def embed_queries(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Query vectors (n, views, D)."""
+        per_image = [self.query_views(im) for im in images]
+        v = len(per_image[0]) if per_image else 1
+        xq = self.encoder.embed([view for views in per_image for view in views])
+        return xq.reshape(len(images), v, -1)
+
+    def search_vectors(self, xq: np.ndarray, k: int) -> list[list[SearchHit]]:
+        """Rank the index for query vectors (n, D) or (n, views, D)."""
+        if k < 1:
+            raise SelfsimError(f"--top-k must be at least 1, got {k}")
+        views = xq if xq.ndim == 3 else xq[:, None, :]
+        n, v, d = views.shape
+        depth = min(len(self.index), max(k, self.normalizer.depth))
+        if depth == 0:
+            return [[] for _ in range(n)]
+        D, I = self.index.search(views.reshape(n * v, d), depth)
+        D, I = D.reshape(n, v * depth), I.reshape(n, v * depth)
+        results = []
+        for drow, irow in zip(D, I):
+            best: dict[int, float] = {}
+            for s, i in zip(drow.tolist(), irow.tolist()):
+                if i >= 0 and s > best.get(i, -np.inf):
+                    best[i] = s
+            ranked = sorted(best.items(), key=lambda t: -t[1])
+            sims = np.array([s for _, s in ranked], dtype=np.float32)
+            scores = self.normalizer(sims)
+            results.append(
+                [SearchHit("", float(sc), float(s), i) for (i, s), sc in zip(ranked[:k], scores[:k])]
+            )
+        paths = self.index.paths({h.id for hits in results for h in hits})
+        return [[SearchHit(paths[h.id], h.score, h.similarity, h.id) for h in hits] for hits in results]
+
+    def search_images(self, images: Sequence[Image.Image], k: int = 10) -> list[list[SearchHit]]:
+        return self.search_vectors(self.embed_queries(images), k)
+
+    def search_paths(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        k: int = 10,
+        *,
+        batch_size: int = 16,
+        on_failure: Callable[[QueryFailure], None] | None = None,
+    ) -> Iterator[QueryResult]:
+        """Search every image under ``paths`` (files or folders), in order.
+
+        Unreadable queries are passed to ``on_failure`` and skipped.
+        """
+        files, others = find_images(paths)
+        for f in others:
+            if on_failure is not None:
+                on_failure(QueryFailure(str(f), "not an image file"))
+        for start in range(0, len(files), batch_size):
+            chunk, images = [], []
+            for f in files[start : start + batch_size]:
+                try:
+                    images.append(
+                        read_image(f, min_side=self.encoder.config.input_size, max_pixels=self.max_pixels)
+                    )
+                    chunk.append(str(f))
+                except ImageReadError as e:
+                    if on_failure is not None:
+                        on_failure(QueryFailure(str(f), e.reason))
+            if not images:
+                continue
+            for q, hits in zip(chunk, self.search_images(images, k)):
+                yield QueryResult(q, hits)
+
+
+__all__ = ["QueryFailure", "Searcher", "SkippedFile", "model_ref"]

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from selfsim.search.scoring import ScoreNormalizer
+
+
+def test_background_is_mean_after_skip() -> None:
+    sims = np.array([0.9, 0.5, 0.4, 0.3, 0.2], np.float32)
+    norm = ScoreNormalizer(skip=1, count=3)
+    assert norm.background(sims) == pytest.approx(0.4)
+    assert np.allclose(norm(sims), sims - 0.4)
+
+
+def test_short_lists_and_raw_mode() -> None:
+    assert ScoreNormalizer(skip=1, count=10)(np.array([0.8], np.float32))[0] == pytest.approx(0.8)
+    sims = np.array([0.8, 0.7], np.float32)
+    assert np.allclose(ScoreNormalizer(count=0)(sims), sims)
+
+
+def test_same_similarity_scores_lower_against_a_busier_background() -> None:
+    norm = ScoreNormalizer(skip=1, count=3)
+    distinct = norm(np.array([0.8, 0.2, 0.2, 0.2], np.float32))[0]
+    generic = norm(np.array([0.8, 0.7, 0.7, 0.7], np.float32))[0]
+    assert distinct > generic

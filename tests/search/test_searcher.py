@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from selfsim.eval.edits import crop, jpeg, text
+from selfsim.index import Index, sync
+from selfsim.models.encoder import Encoder
+from selfsim.search import Searcher, model_ref
+
+
+def test_edited_copies_find_their_original_and_outscore_unrelated_queries(
+    photo_dir: Path, tmp_path: Path, encoder: Encoder
+) -> None:
+    (photo_dir / "orange.jpg").unlink()  # its copies must now score low
+    with Index.create(tmp_path / "idx", model_ref(encoder)) as index:
+        sync(index, encoder, [photo_dir])
+    rng = np.random.default_rng(0)
+    baboon = Image.open(photo_dir / "baboon.jpg").convert("RGB")
+    queries = [jpeg(baboon, rng), ImageOps.mirror(baboon), text(crop(baboon, rng), rng)]
+    unrelated = Image.open(Path(__file__).parents[1] / "fixtures" / "orange.jpg").convert("RGB")
+    with Index.open(tmp_path / "idx") as index:
+        searcher = Searcher(index, encoder)
+        hits = searcher.search_images(queries, k=3)
+        assert all(Path(h[0].path).name == "baboon.jpg" for h in hits)
+        assert all(h[0].score >= h[1].score >= h[2].score for h in hits)
+        # The same picture is also found without edits, with the highest score.
+        exact = searcher.search_images([baboon], k=1)[0][0]
+        assert exact.similarity > 0.99
+        other = searcher.search_images([unrelated], k=1)[0][0]
+        assert min(h[0].score for h in hits) > other.score + 0.1
+
+
+def test_search_paths_reports_unreadable_queries(photo_dir: Path, tmp_path: Path, encoder: Encoder) -> None:
+    with Index.create(tmp_path / "idx", model_ref(encoder)) as index:
+        sync(index, encoder, [photo_dir])
+    qdir = tmp_path / "q"
+    qdir.mkdir()
+    (qdir / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    Image.open(photo_dir / "gen4.png").save(qdir / "good.jpg")
+    failures = []
+    with Index.open(tmp_path / "idx") as index:
+        results = list(Searcher(index, encoder).search_paths([qdir], k=2, on_failure=failures.append))
+    assert [Path(r.query).name for r in results] == ["good.jpg"]
+    assert Path(results[0].hits[0].path).name == "gen4.png"
+    assert [Path(f.query).name for f in failures] == ["bad.png"]
