@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-import copydet_data  # noqa: E402
+import copydet_data
 
-from selfsim.data.reader import read_image  # noqa: E402
-from selfsim.eval.baselines import OrbRansac, phash_bits, phash_similarity  # noqa: E402
-from selfsim.eval.metrics import CopyDetectionMetrics, PredictedMatch, copy_detection_metrics  # noqa: E402
+from selfsim.data.reader import read_image
+from selfsim.eval.baselines import OrbRansac, phash_bits, phash_similarity
+from selfsim.eval.metrics import CopyDetectionMetrics, PredictedMatch, copy_detection_metrics
 
 
 def run_selfsim(out: Path, extra: list[str]) -> tuple[dict[str, tuple[str, float]], float, float]:

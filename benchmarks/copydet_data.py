@@ -40,7 +40,7 @@ def source_pictures() -> list[Path]:
 
 def _load(path: Path) -> Image.Image:
     img = read_image(path)
-    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
+    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     return img
 
 

@@ -35,7 +35,7 @@ def prepare(out: Path, seed: int = 0) -> tuple[Path, Path, dict[str, str]]:
     pictures = []
     for f in files:
         img = read_image(f, min_side=768)
-        img.thumbnail((1024, 1024), Image.LANCZOS)
+        img.thumbnail((1024, 1024), Image.Resampling.LANCZOS)
         pictures.append((f.stem, img))
     held_out = pictures[-2:]  # these two are not indexed: their copies should score low
     for name, img in pictures[:-2]:

@@ -16,7 +16,7 @@ def make_picture(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
     rng = np.random.default_rng(seed)
     w, h = size
     low = rng.uniform(0, 255, size=(6, 8, 3)).astype(np.uint8)
-    img = Image.fromarray(low).resize((w, h), Image.BICUBIC)
+    img = Image.fromarray(low).resize((w, h), Image.Resampling.BICUBIC)
     draw = ImageDraw.Draw(img)
     for _ in range(12):
         x0, y0 = int(rng.integers(0, w - 20)), int(rng.integers(0, h - 20))

@@ -13,11 +13,11 @@ The Python API mirrors the CLI::
 
 __version__ = "0.1.0"
 
-from selfsim.data import read_image  # noqa: E402
-from selfsim.errors import ImageReadError, IndexStateError, ModelError, SelfsimError  # noqa: E402
-from selfsim.index import Index, SyncReport, sync  # noqa: E402
-from selfsim.models import Encoder, EncoderConfig, load_encoder, save_encoder  # noqa: E402
-from selfsim.search import QueryResult, SearchHit, Searcher, model_ref  # noqa: E402
+from selfsim.data import read_image
+from selfsim.errors import ImageReadError, IndexStateError, ModelError, SelfsimError
+from selfsim.index import Index, SyncReport, sync
+from selfsim.models import Encoder, EncoderConfig, load_encoder, save_encoder
+from selfsim.search import QueryResult, Searcher, SearchHit, model_ref
 
 __all__ = [
     "Encoder",

@@ -66,7 +66,7 @@ def test_weights_that_do_not_fit_are_refused(tmp_path: Path) -> None:
 
 
 class Evil:
-    def __reduce__(self):  # noqa: D105 - would run code if unpickled
+    def __reduce__(self):
         return (print, ("pwned",))
 
 

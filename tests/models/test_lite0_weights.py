@@ -36,7 +36,7 @@ def test_mapped_weights_classify_real_photos(name: str, imagenet_class: int) -> 
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     model.load_state_dict(load_lite0_state_dict(), strict=True)
     model.eval()
-    img = Image.open(FIXTURES / name).convert("RGB").resize((224, 224), Image.BICUBIC)
+    img = Image.open(FIXTURES / name).convert("RGB").resize((224, 224), Image.Resampling.BICUBIC)
     x = torch.from_numpy(__import__("numpy").asarray(img)).permute(2, 0, 1).float() / 255
     x = (x - 0.5) / 0.5
     with torch.inference_mode():

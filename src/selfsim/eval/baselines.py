@@ -27,7 +27,7 @@ class OrbRansac:
     """ORB features matched with a ratio test and verified by a RANSAC homography."""
 
     def __init__(self, n_features: int = 1000, max_side: int = 640, ratio: float = 0.8) -> None:
-        self.orb = cv2.ORB_create(nfeatures=n_features)
+        self.orb = cv2.ORB_create(nfeatures=n_features)  # type: ignore[attr-defined]
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         self.max_side = max_side
         self.ratio = ratio
@@ -38,7 +38,7 @@ class OrbRansac:
         if scale < 1:
             gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         kps, desc = self.orb.detectAndCompute(gray, None)
-        pts = np.float32([k.pt for k in kps]) if kps else np.zeros((0, 2), np.float32)
+        pts = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
         return pts, desc
 
     def inliers(

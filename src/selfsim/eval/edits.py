@@ -32,7 +32,7 @@ def crop(img: Image.Image, rng: np.random.Generator, _: Image.Image | None = Non
 
 def rotate(img: Image.Image, rng: np.random.Generator, _: Image.Image | None = None) -> Image.Image:
     angle = float(rng.uniform(8, 30) * rng.choice([-1, 1]))
-    return img.rotate(angle, resample=Image.BILINEAR, expand=bool(rng.integers(0, 2)), fillcolor=(0, 0, 0))
+    return img.rotate(angle, resample=Image.Resampling.BILINEAR, expand=bool(rng.integers(0, 2)), fillcolor=(0, 0, 0))
 
 
 def jpeg(img: Image.Image, rng: np.random.Generator, _: Image.Image | None = None) -> Image.Image:
@@ -83,7 +83,7 @@ def paste(img: Image.Image, rng: np.random.Generator, background: Image.Image | 
     fw, fh = max(8, int(img.width * scale)), max(8, int(img.height * scale))
     if fh > bh:
         fw, fh = max(8, int(fw * bh / fh * 0.9)), int(bh * 0.9)
-    fg = img.resize((fw, fh), Image.BILINEAR)
+    fg = img.resize((fw, fh), Image.Resampling.BILINEAR)
     bg.paste(fg, (int(rng.integers(0, bw - fw + 1)), int(rng.integers(0, bh - fh + 1))))
     return bg
 
@@ -100,9 +100,9 @@ def border(img: Image.Image, rng: np.random.Generator, _: Image.Image | None = N
 
 def perspective(img: Image.Image, rng: np.random.Generator, _: Image.Image | None = None) -> Image.Image:
     w, h = img.size
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     jitter = rng.uniform(0.05, 0.18, size=(4, 2)) * [w, h]
-    signs = np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]])
+    signs = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float32)
     dst = (src + jitter * signs).astype(np.float32)
     H = cv2.getPerspectiveTransform(src, dst)
     out = cv2.warpPerspective(np.asarray(img), H, (w, h), flags=cv2.INTER_LINEAR)
@@ -111,19 +111,18 @@ def perspective(img: Image.Image, rng: np.random.Generator, _: Image.Image | Non
 
 def pixelate(img: Image.Image, rng: np.random.Generator, _: Image.Image | None = None) -> Image.Image:
     factor = int(rng.integers(10, 24))
-    small = img.resize((max(1, img.width // factor), max(1, img.height // factor)), Image.BILINEAR)
-    return small.resize(img.size, Image.NEAREST)
+    small = img.resize((max(1, img.width // factor), max(1, img.height // factor)), Image.Resampling.BILINEAR)
+    return small.resize(img.size, Image.Resampling.NEAREST)
 
 
 def noise(img: Image.Image, rng: np.random.Generator, _: Image.Image | None = None) -> Image.Image:
-    arr = np.asarray(img, dtype=np.float32)
-    arr = arr + rng.normal(0, rng.uniform(15, 35), size=arr.shape)
+    arr = np.asarray(img, dtype=np.float64) + rng.normal(0, rng.uniform(15, 35), size=(img.height, img.width, 3))
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
 def stretch(img: Image.Image, rng: np.random.Generator, _: Image.Image | None = None) -> Image.Image:
     sx, sy = rng.uniform(0.6, 1.5, size=2)
-    return img.resize((max(8, int(img.width * sx)), max(8, int(img.height * sy))), Image.BILINEAR)
+    return img.resize((max(8, int(img.width * sx)), max(8, int(img.height * sy))), Image.Resampling.BILINEAR)
 
 
 EDITS: dict[str, Edit] = {

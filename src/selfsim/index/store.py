@@ -59,12 +59,14 @@ class FaissStore:
     def __init__(self, dim: int, kind: str = "flat", hnsw_m: int = 32) -> None:
         self.kind = kind
         self.dim = dim
+        inner: faiss.Index
         if kind == "flat":
             inner = faiss.IndexFlatIP(dim)
         elif kind == "hnsw":
-            inner = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efConstruction = 80
-            inner.hnsw.efSearch = 128
+            hnsw = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = 80
+            hnsw.hnsw.efSearch = 128
+            inner = hnsw
         else:
             raise SelfsimError(f"unknown index type '{kind}'; choose from: flat, hnsw")
         self._index: faiss.Index = faiss.IndexIDMap2(inner)
@@ -86,7 +88,7 @@ class FaissStore:
             return
         if not self.supports_remove:
             raise SelfsimError("this store cannot remove vectors; rebuild it")
-        self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
+        self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))  # type: ignore[arg-type]
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         xq = np.ascontiguousarray(xq, dtype=np.float32)
@@ -102,7 +104,7 @@ class FaissStore:
     @classmethod
     def load(cls, path: Path) -> FaissStore:
         index = faiss.read_index(str(path))
-        inner = faiss.downcast_index(index.index)
+        inner = faiss.downcast_index(getattr(index, "index", index))
         kind = "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat"
         store = cls.__new__(cls)
         store.kind, store.dim, store._index = kind, index.d, index

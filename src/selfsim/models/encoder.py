@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,6 +36,8 @@ class Encoder(nn.Module):
         weights_sha256: content hash of the weights, part of :attr:`fingerprint`.
         spec: ``{"model": ..., "weights": ...}`` that ``load_encoder`` accepts.
     """
+
+    backbone: Any  # a timm model: forward_features, forward_head, num_features
 
     def __init__(
         self,
@@ -69,7 +72,7 @@ class Encoder(nn.Module):
 
     @property
     def dim(self) -> int:
-        return int(getattr(self.backbone, "num_features"))
+        return int(self.backbone.num_features)
 
     @property
     def device(self) -> torch.device:

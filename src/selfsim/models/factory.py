@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
+from typing import Any
 
 import timm
 import torch
@@ -23,7 +24,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
-def _backbone(name: str) -> torch.nn.Module:
+def _backbone(name: str) -> Any:
     return timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
 
 
@@ -57,7 +58,7 @@ def timm_encoder(
     path = Path(weights)
     backbone = _backbone(name)
     load_into(backbone, read_state_dict(path), str(path))
-    cfg = backbone.pretrained_cfg
+    cfg: dict[str, Any] = dict(getattr(backbone, "pretrained_cfg", None) or {})
     size = input_size or int(cfg.get("input_size", (3, 224, 224))[-1])
     backbone.eval()  # probing in train mode would update BatchNorm statistics
     with torch.inference_mode():
@@ -66,8 +67,8 @@ def timm_encoder(
         backbone=name,
         input_size=size,
         pooling="gem" if is_cnn else "token",
-        mean=tuple(cfg.get("mean", (0.485, 0.456, 0.406))),  # type: ignore[arg-type]
-        std=tuple(cfg.get("std", (0.229, 0.224, 0.225))),  # type: ignore[arg-type]
+        mean=tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
+        std=tuple(cfg.get("std", (0.229, 0.224, 0.225))),
         name=name,
         info={"weights": str(path.resolve())},
     )

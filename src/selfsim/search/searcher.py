@@ -105,7 +105,7 @@ class Searcher:
             results.append(
                 [SearchHit("", float(sc), float(s), i) for (i, s), sc in zip(ranked[:k], scores[:k])]
             )
-        paths = self.index.paths({h.id for hits in results for h in hits})
+        paths = self.index.paths(sorted({h.id for hits in results for h in hits}))
         return [[SearchHit(paths[h.id], h.score, h.similarity, h.id) for h in hits] for hits in results]
 
     def search_images(self, images: Sequence[Image.Image], k: int = 10) -> list[list[SearchHit]]:

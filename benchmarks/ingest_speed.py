@@ -1,0 +1,68 @@
+"""Ingest speed: images/second to index a folder of large photos, selfsim vs pHash.
+
+The folder holds every distinct picture of the Debian wallpaper packages, saved as
+JPEG at full resolution (2 to 18 megapixels), as a photo library would be.
+selfsim runs as users run it (`selfsim index FOLDER --index I`, a fresh index,
+model loading included); pHash is `imagehash.phash(Image.open(path))` per file.
+
+    python benchmarks/ingest_speed.py [--out bench-out/ingest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import imagehash
+import torch
+from PIL import Image
+
+from selfsim.data.reader import read_image
+from selfsim.data.samples import photo_files
+
+
+def build(folder: Path) -> list[Path]:
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        for f in photo_files():
+            img = read_image(f)
+            if img.width * img.height >= 2_000_000:
+                img.save(folder / f"{f.parent.parent.name if f.stem[0].isdigit() else ''}{f.stem}.jpg", quality=90)
+    return sorted(folder.iterdir())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("bench-out/ingest"))
+    args = ap.parse_args()
+    files = build(args.out / "photos")
+    mp = sum(Image.open(f).width * Image.open(f).height for f in files) / len(files) / 1e6
+    print(f"{len(files)} JPEG photos, {mp:.1f} MP on average; {os.cpu_count()} CPU cores, "
+          f"torch {torch.__version__}, {platform.processor() or platform.machine()}\n")
+
+    rows = []
+    index = args.out / "index"
+    shutil.rmtree(index, ignore_errors=True)
+    t0 = time.perf_counter()
+    subprocess.run(["selfsim", "index", str(args.out / "photos"), "--index", str(index), "-q"], check=True)
+    t = time.perf_counter() - t0
+    rows.append(("selfsim index (default encoder, incl. ~5 s start-up)", t))
+
+    t0 = time.perf_counter()
+    for f in files:
+        imagehash.phash(Image.open(f))
+    rows.append(("pHash: imagehash.phash(Image.open(f))", time.perf_counter() - t0))
+
+    print("| method | seconds | images/s |")
+    print("|---|---:|---:|")
+    for name, secs in rows:
+        print(f"| {name} | {secs:.1f} | {len(files) / secs:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
