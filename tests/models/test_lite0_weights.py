@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import timm
 import torch
@@ -37,7 +38,7 @@ def test_mapped_weights_classify_real_photos(name: str, imagenet_class: int) -> 
     model.load_state_dict(load_lite0_state_dict(), strict=True)
     model.eval()
     img = Image.open(FIXTURES / name).convert("RGB").resize((224, 224), Image.Resampling.BICUBIC)
-    x = torch.from_numpy(__import__("numpy").asarray(img)).permute(2, 0, 1).float() / 255
+    x = torch.from_numpy(np.array(img)).permute(2, 0, 1).float() / 255
     x = (x - 0.5) / 0.5
     with torch.inference_mode():
         probs = model(x[None]).softmax(-1)[0]

@@ -24,3 +24,12 @@ def test_same_similarity_scores_lower_against_a_busier_background() -> None:
     distinct = norm(np.array([0.8, 0.2, 0.2, 0.2], np.float32))[0]
     generic = norm(np.array([0.8, 0.7, 0.7, 0.7], np.float32))[0]
     assert distinct > generic
+
+
+def test_phash_vouch_scores() -> None:
+    from selfsim.search.scoring import PhashVouch
+
+    v = PhashVouch(max_distance=8, min_similarity=0.3, base=0.25, step=0.025)
+    out = v.score(np.array([0, 8, 9, 0]), np.array([0.5, 0.5, 0.9, 0.1], np.float32))
+    assert out[0] == pytest.approx(0.45) and out[1] == pytest.approx(0.25)
+    assert np.isneginf(out[2]) and np.isneginf(out[3])  # too far; embedding too dissimilar

@@ -46,3 +46,17 @@ def test_search_paths_reports_unreadable_queries(photo_dir: Path, tmp_path: Path
     assert [Path(r.query).name for r in results] == ["good.jpg"]
     assert Path(results[0].hits[0].path).name == "gen4.png"
     assert [Path(f.query).name for f in failures] == ["bad.png"]
+
+
+def test_pixelated_copy_is_vouched_for_by_its_phash(photo_dir: Path, tmp_path: Path, encoder: Encoder) -> None:
+    from selfsim.eval.edits import pixelate
+
+    with Index.create(tmp_path / "idx", model_ref(encoder)) as index:
+        sync(index, encoder, [photo_dir])
+    gen = Image.open(photo_dir / "gen5.png").convert("RGB")
+    query = pixelate(gen, np.random.default_rng(1))
+    with Index.open(tmp_path / "idx") as index:
+        with_hash = Searcher(index, encoder).search_images([query], k=1)[0][0]
+        without = Searcher(index, encoder, vouch=None).search_images([query], k=1)[0][0]
+    assert Path(with_hash.path).name == "gen5.png"
+    assert with_hash.score >= 0.25 and with_hash.score >= without.score

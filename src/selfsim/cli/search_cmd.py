@@ -10,7 +10,7 @@ from selfsim.cli.common import add_common_args, add_model_args, report_skipped
 from selfsim.errors import NoImagesError
 from selfsim.index import Index
 from selfsim.models import load_encoder
-from selfsim.search import QueryFailure, QueryResult, ScoreNormalizer, Searcher
+from selfsim.search import PhashVouch, QueryFailure, QueryResult, ScoreNormalizer, Searcher
 
 HELP = "search an index with one or more query images"
 EPILOG = """examples:
@@ -34,8 +34,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-flip", action="store_true", help="do not also search with the mirrored query")
     p.add_argument("--center-crop", type=float, default=0.75, metavar="FRACTION",
                    help="also search with the query's central part (0 = off) (default: %(default)s)")
+    p.add_argument("--no-phash", action="store_true",
+                   help="do not let near-identical perceptual hashes vouch for copies")
     p.add_argument("--raw-scores", action="store_true",
-                   help="print plain cosine similarities (not comparable across queries)")
+                   help="print plain cosine similarities, not comparable across queries "
+                   "(implies --no-phash)")
     add_model_args(p, default=None)
     add_common_args(p)
     p.set_defaults(run=run)
@@ -58,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             encoder = load_encoder(spec.get("model") or "default", weights=spec.get("weights"))
         normalizer = ScoreNormalizer(count=0) if args.raw_scores else ScoreNormalizer()
+        vouch = None if args.raw_scores or args.no_phash else PhashVouch()
         searcher = Searcher(index, encoder, flip=not args.no_flip, center_crop=args.center_crop,
-                            normalizer=normalizer, max_pixels=args.max_pixels)
+                            normalizer=normalizer, vouch=vouch, max_pixels=args.max_pixels)
         failures: list[QueryFailure] = []
         n = 0
         for result in searcher.search_paths(args.queries, args.top_k, on_failure=failures.append):

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS images (
     height INTEGER NOT NULL,
     model TEXT NOT NULL,
     vector BLOB NOT NULL,
+    phash INTEGER NOT NULL,
     added REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS images_sha256 ON images (sha256);
@@ -61,6 +62,7 @@ class NewImage:
     width: int
     height: int
     vector: np.ndarray
+    phash: int
 
 
 class Catalog:
@@ -122,15 +124,21 @@ class Catalog:
             out.update((int(i), str(p)) for i, p in rows)
         return out
 
-    def twin(self, sha256: str, model: str) -> tuple[np.ndarray, int, int] | None:
-        """Vector and size of an indexed file with this content, if any."""
+    def twin(self, sha256: str, model: str) -> tuple[np.ndarray, int, int, int] | None:
+        """Vector, width, height and pHash of an indexed file with this content, if any."""
         row = self._db.execute(
-            "SELECT vector, width, height FROM images WHERE sha256 = ? AND model = ? LIMIT 1",
+            "SELECT vector, width, height, phash FROM images WHERE sha256 = ? AND model = ? LIMIT 1",
             (sha256, model),
         ).fetchone()
         if row is None:
             return None
-        return np.frombuffer(row[0], dtype=np.float32).copy(), int(row[1]), int(row[2])
+        return np.frombuffer(row[0], dtype=np.float32).copy(), int(row[1]), int(row[2]), int(row[3])
+
+    def phashes(self) -> tuple[np.ndarray, np.ndarray]:
+        """All ``(ids, phashes)`` as int64 arrays."""
+        rows = self._db.execute("SELECT id, phash FROM images ORDER BY id").fetchall()
+        arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        return arr[:, 0].copy(), arr[:, 1].copy()
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """All ``(ids, vectors)``, in id order."""
@@ -157,10 +165,10 @@ class Catalog:
                     self._db.execute("DELETE FROM images WHERE id = ?", (old[0],))
                 cur = self._db.execute(
                     "INSERT INTO images (path, sha256, size, mtime_ns, width, height, model, "
-                    "vector, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "vector, phash, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         im.path, im.sha256, im.size, im.mtime_ns, im.width, im.height, model,
-                        np.ascontiguousarray(im.vector, dtype=np.float32).tobytes(), now,
+                        np.ascontiguousarray(im.vector, dtype=np.float32).tobytes(), im.phash, now,
                     ),
                 )
                 ids.append(cur.lastrowid)

@@ -24,6 +24,7 @@ import numpy as np
 from selfsim.errors import IndexStateError
 from selfsim.index.catalog import SCHEMA_VERSION, Catalog, ImageRecord, NewImage
 from selfsim.index.store import FaissStore, resolve_kind
+from selfsim.models.phash import hamming
 
 CATALOG_FILE = "catalog.sqlite"
 LOCK_FILE = "write.lock"
@@ -60,6 +61,7 @@ class Index:
         self.writable = writable
         self._lock_fd = lock_fd
         self._store: FaissStore | None = None
+        self._phashes: tuple[np.ndarray, np.ndarray] | None = None
         self._dirty = False
 
     # -- opening ----------------------------------------------------------------
@@ -160,6 +162,7 @@ class Index:
             }
         )
         self._store = None
+        self._phashes = None
         self._dirty = True
 
     # -- contents ---------------------------------------------------------------
@@ -204,6 +207,7 @@ class Index:
                 raise IndexStateError(f"vector of {im.path} has shape {im.vector.shape}, index needs ({model.dim},)")
         store = self.store  # reflect the catalog as it was before this change
         ids, replaced = self.catalog.insert(images, model.fingerprint)
+        self._phashes = None
         if len(replaced) and not store.supports_remove:
             self._store = None  # HNSW cannot delete: rebuilt lazily, new rows included
         else:
@@ -219,6 +223,7 @@ class Index:
             return
         _ = self.store  # load the store as the catalog is now, before it changes
         self.catalog.delete(ids)
+        self._phashes = None
         self._remove_from_store(np.asarray(ids, dtype=np.int64))
         self._dirty = True
 
@@ -232,6 +237,20 @@ class Index:
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Nearest vectors: ``(D, I)`` with cosine similarities and ids, best first."""
         return self.store.search(xq, k)
+
+    def vectors(self, ids: np.ndarray | list[int]) -> np.ndarray:
+        """Stored vectors (n, d) of these ids."""
+        return self.store.reconstruct(np.asarray(ids, dtype=np.int64))
+
+    def phash_search(self, hq: np.ndarray, max_distance: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each int64 pHash, the ``(ids, distances)`` within ``max_distance`` bits."""
+        if self._phashes is None:
+            self._phashes = self.catalog.phashes()
+        ids, hb = self._phashes
+        if len(ids) == 0:
+            return [(np.empty(0, np.int64), np.empty(0, np.int32)) for _ in hq]
+        D = hamming(np.asarray(hq, dtype=np.int64), hb)
+        return [(ids[row <= max_distance], row[row <= max_distance]) for row in D]
 
     def save(self) -> None:
         """Write the vector store for the current catalog generation, atomically."""

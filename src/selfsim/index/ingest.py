@@ -26,6 +26,7 @@ from selfsim.errors import ImageReadError
 from selfsim.index.catalog import NewImage
 from selfsim.index.index import Index
 from selfsim.models.encoder import Encoder
+from selfsim.models.phash import phash64
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class _Prepared:
     sha256: str
     width: int = 0
     height: int = 0
+    phash: int = 0
     pixels: torch.Tensor | None = None  # None when the vector is reused
 
 
@@ -130,7 +132,7 @@ def sync(
             if sha in known_sha:
                 return _Prepared(path, st, sha)
             img = read_image(path, min_side=encoder.config.input_size, max_pixels=max_pixels)
-            return _Prepared(path, st, sha, img.width, img.height, encoder.preprocess(img))
+            return _Prepared(path, st, sha, img.width, img.height, phash64(img), encoder.preprocess(img))
         except ImageReadError as e:
             return SkippedFile(path, e.reason)
         except OSError as e:
@@ -141,22 +143,24 @@ def sync(
     def flush() -> None:
         nonlocal batch
         fresh = [b for b in batch if b.pixels is not None]
-        done: dict[str, tuple[np.ndarray, int, int]] = {}  # sha256 -> vector, width, height
+        done: dict[str, tuple[np.ndarray, int, int, int]] = {}  # sha256 -> vector, w, h, phash
         if fresh:
             x = torch.stack([b.pixels for b in fresh if b.pixels is not None])
             with torch.inference_mode():
                 out = encoder(x.to(encoder.device)).float().cpu().numpy()
-            done = {b.sha256: (v, b.width, b.height) for b, v in zip(fresh, out)}
+            done = {b.sha256: (v, b.width, b.height, b.phash) for b, v in zip(fresh, out)}
         rows = []
         for b in batch:
             found = done.get(b.sha256) or index.catalog.twin(b.sha256, fingerprint)
             if found is None:  # its twin vanished meanwhile: embed it after all
                 img = read_image(b.path, min_side=encoder.config.input_size, max_pixels=max_pixels)
-                found = (encoder.embed([img])[0], img.width, img.height)
+                found = (encoder.embed([img])[0], img.width, img.height, phash64(img))
             elif b.pixels is None:
                 report.reused += 1
-            vector, width, height = found
-            rows.append(NewImage(b.path, b.sha256, b.stat.st_size, b.stat.st_mtime_ns, width, height, vector))
+            vector, width, height, phash = found
+            rows.append(
+                NewImage(b.path, b.sha256, b.stat.st_size, b.stat.st_mtime_ns, width, height, vector, phash)
+            )
             if b.path in existing:
                 report.updated += 1
             else:

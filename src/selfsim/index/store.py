@@ -37,6 +37,9 @@ class VectorStore(Protocol):
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(D, I)``: similarities and ids (n, k), best first; id -1 pads."""
 
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors (n, d) of these ids."""
+
     def save(self, path: Path) -> None:
         """Write the store to one file, atomically."""
 
@@ -97,6 +100,12 @@ class FaissStore:
         D, I = self._index.search(xq, k)
         D[I < 0] = -np.inf
         return D, I
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        out = np.empty((len(ids), self.dim), np.float32)
+        for row, i in enumerate(ids):
+            out[row] = self._index.reconstruct(int(i))
+        return out
 
     def save(self, path: Path) -> None:
         atomic_write(path, lambda tmp: faiss.write_index(self._index, tmp))

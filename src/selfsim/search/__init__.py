@@ -1,7 +1,7 @@
 """Stage 4: querying an index."""
 
 from selfsim.search.results import QueryResult, SearchHit
-from selfsim.search.scoring import ScoreNormalizer
+from selfsim.search.scoring import PhashVouch, ScoreNormalizer
 from selfsim.search.searcher import QueryFailure, Searcher, model_ref
 
-__all__ = ["QueryFailure", "QueryResult", "ScoreNormalizer", "SearchHit", "Searcher", "model_ref"]
+__all__ = ["PhashVouch", "QueryFailure", "QueryResult", "ScoreNormalizer", "SearchHit", "Searcher", "model_ref"]

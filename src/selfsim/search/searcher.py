@@ -13,10 +13,12 @@ from selfsim.data.files import find_images
 from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
 from selfsim.errors import ImageReadError, SelfsimError
 from selfsim.index.index import Index, ModelRef
-from selfsim.index.ingest import SkippedFile
 from selfsim.models.encoder import Encoder
+from selfsim.models.phash import phash64
 from selfsim.search.results import QueryResult, SearchHit
-from selfsim.search.scoring import ScoreNormalizer
+from selfsim.search.scoring import PhashVouch, ScoreNormalizer
+
+DEFAULT_VOUCH = PhashVouch()
 
 
 def model_ref(encoder: Encoder) -> ModelRef:
@@ -41,6 +43,8 @@ class Searcher:
             side), which finds copies with added borders, captions or warped edges.
             0 turns it off. Each indexed image keeps its best similarity over views.
         normalizer: turns raw similarities into scores comparable across queries.
+        vouch: lets a near-identical perceptual hash raise a reference's score
+            (None turns it off).
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class Searcher:
         flip: bool = True,
         center_crop: float = 0.75,
         normalizer: ScoreNormalizer | None = None,
+        vouch: PhashVouch | None = DEFAULT_VOUCH,
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         index.check_model(model_ref(encoder))
@@ -61,6 +66,7 @@ class Searcher:
             raise SelfsimError(f"center_crop must be in [0, 1), got {center_crop}")
         self.center_crop = center_crop
         self.normalizer = normalizer or ScoreNormalizer()
+        self.vouch = vouch
         self.max_pixels = max_pixels
 
     def query_views(self, image: Image.Image) -> list[Image.Image]:
@@ -82,8 +88,14 @@ class Searcher:
         xq = self.encoder.embed([view for views in per_image for view in views])
         return xq.reshape(len(images), v, -1)
 
-    def search_vectors(self, xq: np.ndarray, k: int) -> list[list[SearchHit]]:
-        """Rank the index for query vectors (n, D) or (n, views, D)."""
+    def search_vectors(
+        self, xq: np.ndarray, k: int, phashes: np.ndarray | None = None
+    ) -> list[list[SearchHit]]:
+        """Rank the index for query vectors (n, D) or (n, views, D).
+
+        Args:
+            phashes: the queries' pHashes (n,) int64; enables :class:`PhashVouch`.
+        """
         if k < 1:
             raise SelfsimError(f"--top-k must be at least 1, got {k}")
         views = xq if xq.ndim == 3 else xq[:, None, :]
@@ -93,23 +105,46 @@ class Searcher:
             return [[] for _ in range(n)]
         D, I = self.index.search(views.reshape(n * v, d), depth)
         D, I = D.reshape(n, v * depth), I.reshape(n, v * depth)
+        vouched = (
+            self.index.phash_search(phashes, self.vouch.max_distance)
+            if phashes is not None and self.vouch is not None
+            else [None] * n
+        )
         results = []
-        for drow, irow in zip(D, I):
+        for q, (drow, irow, close) in enumerate(zip(D, I, vouched)):
             best: dict[int, float] = {}
             for s, i in zip(drow.tolist(), irow.tolist()):
                 if i >= 0 and s > best.get(i, -np.inf):
                     best[i] = s
-            ranked = sorted(best.items(), key=lambda t: -t[1])
-            sims = np.array([s for _, s in ranked], dtype=np.float32)
-            scores = self.normalizer(sims)
-            results.append(
-                [SearchHit("", float(sc), float(s), i) for (i, s), sc in zip(ranked[:k], scores[:k])]
-            )
+            sims = np.array(sorted(best.values(), reverse=True), dtype=np.float32)
+            background = self.normalizer.background(sims)
+            scores = {i: s - self.normalizer.beta * background for i, s in best.items()}
+            if close is not None and len(close[0]):
+                self._vouch(views[q], close, best, scores)
+            ranked = sorted(scores.items(), key=lambda t: -t[1])[:k]
+            results.append([SearchHit("", float(sc), float(best[i]), i) for i, sc in ranked])
         paths = self.index.paths(sorted({h.id for hits in results for h in hits}))
         return [[SearchHit(paths[h.id], h.score, h.similarity, h.id) for h in hits] for hits in results]
 
+    def _vouch(
+        self,
+        views: np.ndarray,
+        close: tuple[np.ndarray, np.ndarray],
+        best: dict[int, float],
+        scores: dict[int, float],
+    ) -> None:
+        """Raise the scores of references whose pHash vouches for them (in place)."""
+        assert self.vouch is not None
+        ids, dist = close
+        sims = (self.index.vectors(ids) @ views.T).max(axis=1)
+        for i, s, vs in zip(ids.tolist(), sims.tolist(), self.vouch.score(dist, sims).tolist()):
+            best[i] = max(best.get(i, -np.inf), s)
+            if vs > scores.get(i, -np.inf):
+                scores[i] = vs
+
     def search_images(self, images: Sequence[Image.Image], k: int = 10) -> list[list[SearchHit]]:
-        return self.search_vectors(self.embed_queries(images), k)
+        phashes = np.array([phash64(im) for im in images], dtype=np.int64) if self.vouch else None
+        return self.search_vectors(self.embed_queries(images), k, phashes)
 
     def search_paths(
         self,
@@ -144,4 +179,4 @@ class Searcher:
                 yield QueryResult(q, hits)
 
 
-__all__ = ["QueryFailure", "Searcher", "SkippedFile", "model_ref"]
+__all__ = ["DEFAULT_VOUCH", "QueryFailure", "Searcher", "model_ref"]
