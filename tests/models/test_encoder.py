@@ -85,3 +85,8 @@ def test_unknown_model_lists_close_names() -> None:
 def test_timm_name_without_weights_is_refused() -> None:
     with pytest.raises(ModelError, match="needs --weights"):
         load_encoder("resnet18")
+
+
+def test_missing_model_folder_is_named() -> None:
+    with pytest.raises(ModelError, match="model folder not found: /gone/model"):
+        load_encoder("/gone/model")

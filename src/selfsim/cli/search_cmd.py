@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from selfsim.cli.common import add_common_args, add_model_args, report_skipped
+from selfsim.cli.common import add_common_args, add_model_args, progress, report_skipped
+from selfsim.data.files import find_images
 from selfsim.errors import NoImagesError
 from selfsim.index import Index
 from selfsim.models import load_encoder
@@ -65,13 +66,18 @@ def run(args: argparse.Namespace) -> int:
         searcher = Searcher(index, encoder, flip=not args.no_flip, center_crop=args.center_crop,
                             normalizer=normalizer, vouch=vouch, max_pixels=args.max_pixels)
         failures: list[QueryFailure] = []
+        files, others = find_images(args.queries)
+        failures += [QueryFailure(str(f), "not an image file") for f in others]
+        bar = progress(len(files), "searching", args.quiet or len(files) < 20)
         n = 0
-        for result in searcher.search_paths(args.queries, args.top_k, on_failure=failures.append):
+        for result in searcher.search_paths(files, args.top_k, on_failure=failures.append):
             n += 1
+            bar.update(1)
             if args.json:
                 print(json.dumps(result.to_json_dict()), flush=True)
             else:
                 _print_table(result)
+        bar.close()
         sys.stdout.flush()
     report_skipped([(f.query, f.reason) for f in failures], args.quiet)
     if n == 0:

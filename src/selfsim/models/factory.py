@@ -128,6 +128,8 @@ def load_encoder(
         return default_encoder(device)
     if Path(model).exists():
         return load_model_folder(model, device)
+    if "/" in model or model.endswith((".json", ".safetensors")):
+        raise ModelError(f"model folder not found: {model}")
     if model in timm.list_models():
         if weights is None:
             raise ModelError(
