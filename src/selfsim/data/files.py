@@ -7,6 +7,7 @@ than silently dropped.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,6 +45,15 @@ def sniff_format(path: str | os.PathLike[str]) -> str | None:
         if head[offset : offset + len(magic)] == magic:
             return name
     return None
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's content, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _walk(root: Path) -> Iterable[Path]:

@@ -9,7 +9,6 @@ run keeps its progress.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from selfsim.data.files import find_images
+from selfsim.data.files import file_sha256, find_images
 from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
 from selfsim.errors import ImageReadError
 from selfsim.index.catalog import NewImage
@@ -62,14 +61,6 @@ class _Prepared:
     height: int = 0
     phash: int = 0
     pixels: torch.Tensor | None = None  # None when the vector is reused
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _under(path: str, roots: Sequence[str]) -> bool:
@@ -128,7 +119,7 @@ def sync(
     def prepare(item: tuple[str, os.stat_result]) -> _Prepared | SkippedFile:
         path, st = item
         try:
-            sha = _sha256(path)
+            sha = file_sha256(path)
             if sha in known_sha:
                 return _Prepared(path, st, sha)
             img = read_image(path, min_side=encoder.config.input_size, max_pixels=max_pixels)
@@ -153,7 +144,11 @@ def sync(
         for b in batch:
             found = done.get(b.sha256) or index.catalog.twin(b.sha256, fingerprint)
             if found is None:  # its twin vanished meanwhile: embed it after all
-                img = read_image(b.path, min_side=encoder.config.input_size, max_pixels=max_pixels)
+                try:
+                    img = read_image(b.path, min_side=encoder.config.input_size, max_pixels=max_pixels)
+                except ImageReadError as e:
+                    report.skipped.append(SkippedFile(b.path, e.reason))
+                    continue
                 found = (encoder.embed([img])[0], img.width, img.height, phash64(img))
             elif b.pixels is None:
                 report.reused += 1

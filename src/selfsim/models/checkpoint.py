@@ -7,7 +7,6 @@ tensors and plain containers.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
@@ -19,14 +18,6 @@ from selfsim.errors import ModelError
 
 # Keys under which training scripts commonly nest the weights.
 _NESTED_KEYS = ("state_dict", "model", "model_state_dict", "teacher", "student", "module")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:

@@ -10,8 +10,9 @@ from typing import Any
 import timm
 import torch
 
+from selfsim.data.files import file_sha256
 from selfsim.errors import ModelError
-from selfsim.models.checkpoint import file_sha256, load_into, read_state_dict
+from selfsim.models.checkpoint import load_into, read_state_dict
 from selfsim.models.config import EncoderConfig
 from selfsim.models.encoder import Encoder, default_device
 from selfsim.models.lite0_weights import load_lite0_state_dict, weights_sha256
