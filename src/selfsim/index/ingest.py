@@ -88,7 +88,7 @@ def sync(
         on_progress: called with the number of files handled since the last call.
     """
     images, others = find_images(paths)
-    report = SyncReport(skipped=[SkippedFile(str(p), "not an image file") for p in others])
+    report = SyncReport(skipped=[SkippedFile(str(p.resolve()), "not an image file") for p in others])
     roots = [str(Path(p).resolve()) for p in paths]
     existing = {r.path: r for r in index.records()}
     known_sha = {r.sha256 for r in existing.values()}
