@@ -33,3 +33,10 @@ def test_phash_vouch_scores() -> None:
     out = v.score(np.array([0, 8, 9, 0]), np.array([0.5, 0.5, 0.9, 0.1], np.float32))
     assert out[0] == pytest.approx(0.45) and out[1] == pytest.approx(0.25)
     assert np.isneginf(out[2]) and np.isneginf(out[3])  # too far; embedding too dissimilar
+
+
+def test_exact_duplicates_of_the_best_hit_are_not_background() -> None:
+    norm = ScoreNormalizer(skip=1, count=2)
+    with_dupes = np.array([0.9, 0.9, 0.9, 0.5, 0.3], np.float32)
+    assert norm.background(with_dupes) == pytest.approx(0.4)
+    assert norm(with_dupes)[0] == pytest.approx(0.5)

@@ -40,7 +40,15 @@ class ScoreNormalizer:
         return self.skip + self.count
 
     def background(self, sims: np.ndarray) -> float:
-        """Background of one query from its similarities sorted best first."""
+        """Background of one query from its similarities sorted best first.
+
+        Exact duplicates of the best hit (identical files indexed twice have the
+        same vector, hence the same similarity) are not background: they are left
+        out, so duplicates in a collection do not lower the scores of their copies.
+        """
+        if len(sims):
+            dupes = int(np.sum(np.abs(sims[1:] - sims[0]) < 1e-6)) if len(sims) > 1 else 0
+            sims = np.concatenate([sims[:1], sims[1 + dupes :]])
         tail = sims[self.skip : self.skip + self.count]
         tail = tail[np.isfinite(tail)]
         return float(tail.mean()) if len(tail) else 0.0
