@@ -16,7 +16,7 @@ def selfsim(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("command", [[], ["index"], ["search"]])
+@pytest.mark.parametrize("command", [[], ["index"], ["search"], ["match"], ["calibrate"]])
 def test_help_has_examples(command: list[str]) -> None:
     out = selfsim(*command, "--help")
     assert out.returncode == 0
@@ -70,3 +70,20 @@ def test_empty_folder_is_an_error(tmp_path: Path) -> None:
 
 def test_bad_usage_is_status_2() -> None:
     assert selfsim("search").returncode == 2
+
+
+def test_match_json_and_viz(tmp_path: Path) -> None:
+    fixtures = Path(__file__).parents[1] / "fixtures"
+    from PIL import Image
+
+    img = Image.open(fixtures / "baboon.jpg").convert("RGB")
+    img.rotate(15, expand=True).save(tmp_path / "rot.png")
+    out = selfsim("match", str(fixtures / "baboon.jpg"), str(tmp_path / "rot.png"), "--json",
+                  "--viz", str(tmp_path / "v.png"))
+    assert out.returncode == 0, out.stderr
+    obj = json.loads(out.stdout)
+    assert obj["match"] is True and obj["inliers"] >= 8
+    assert len(obj["homography"]) == 3 and 0 < obj["global_similarity"] <= 1
+    assert Image.open(tmp_path / "v.png").size[1] == 480
+    other = json.loads(selfsim("match", str(fixtures / "baboon.jpg"), str(fixtures / "orange.jpg"), "--json").stdout)
+    assert other["match"] is False

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from selfsim import __version__
-from selfsim.cli import index_cmd, search_cmd
+from selfsim.cli import calibrate_cmd, index_cmd, match_cmd, search_cmd
 from selfsim.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, configure_logging, say
 from selfsim.errors import SelfsimError
 
@@ -21,6 +21,7 @@ DESCRIPTION = """selfsim: search folders of images by image, offline.
 quick start:
   selfsim index ~/Pictures --index pics.idx
   selfsim search --index pics.idx photo.jpg -k 5
+  selfsim match original.jpg suspect.jpg
 
 exit status: 0 ok, 1 error (message on stderr), 2 bad usage, 130 interrupted."""
 
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"selfsim {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (index_cmd, search_cmd):
+    for module in (index_cmd, search_cmd, match_cmd, calibrate_cmd):
         module.add_parser(sub)
     return parser
 

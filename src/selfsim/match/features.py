@@ -1,0 +1,99 @@
+"""Local features (keypoints + descriptors) through one interface over OpenCV.
+
+Features are detected on a copy of the image whose longer side is at most
+``max_side`` pixels, and keypoints are scaled back to the original file's pixel
+coordinates, so homographies map original pixels to original pixels.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from selfsim.errors import SelfsimError
+
+METHODS = ("sift", "orb", "akaze")
+
+
+@dataclass(frozen=True)
+class LocalFeatures:
+    """Keypoints of one image.
+
+    Attributes:
+        points: (n, 2) float32 x, y in the original image's pixels.
+        descriptors: (n, d) uint8 (SIFT values are integers 0..255 in OpenCV, so
+            uint8 stores them exactly; ORB/AKAZE are binary strings).
+        size: (width, height) of the original image.
+        method: ``sift``, ``orb`` or ``akaze``.
+    """
+
+    points: np.ndarray
+    descriptors: np.ndarray
+    size: tuple[int, int]
+    method: str
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    @property
+    def binary(self) -> bool:
+        return self.method != "sift"
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, points=self.points.astype(np.float32), descriptors=self.descriptors,
+                 size=np.asarray(self.size, np.int64), method=np.asarray(self.method))
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LocalFeatures:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            w, h = (int(v) for v in z["size"])
+            return cls(z["points"], z["descriptors"], (w, h), str(z["method"]))
+
+
+class FeatureExtractor:
+    """Detect and describe keypoints with OpenCV.
+
+    Args:
+        method: ``sift`` (default; float descriptors, most accurate), ``orb`` (fast,
+            binary) or ``akaze`` (binary, scale-aware).
+        max_side: longer side of the image features are detected on.
+        max_features: cap on keypoints (strongest kept).
+    """
+
+    def __init__(self, method: str = "sift", max_side: int = 1024, max_features: int = 2000) -> None:
+        if method not in METHODS:
+            raise SelfsimError(f"unknown feature method '{method}'; choose from: {', '.join(METHODS)}")
+        self.method = method
+        self.max_side = max_side
+        self.max_features = max_features
+        if method == "sift":
+            self._detector = cv2.SIFT_create(nfeatures=max_features)  # type: ignore[attr-defined]
+        elif method == "orb":
+            self._detector = cv2.ORB_create(nfeatures=max_features)  # type: ignore[attr-defined]
+        else:
+            self._detector = cv2.AKAZE_create(threshold=0.0008)  # type: ignore[attr-defined]
+
+    def extract(self, image: Image.Image) -> LocalFeatures:
+        w, h = image.size
+        scale = min(1.0, self.max_side / max(w, h))
+        gray = np.asarray(image.convert("L"))
+        if scale < 1.0:
+            gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        kps, desc = self._detector.detectAndCompute(gray, None)
+        if desc is None or not kps:
+            return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 0), np.uint8), (w, h), self.method)
+        if len(kps) > self.max_features:  # AKAZE has no cap of its own
+            order = np.argsort([-k.response for k in kps])[: self.max_features]
+            kps, desc = [kps[i] for i in order], desc[order]
+        pts = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
+        # Centre-of-pixel convention: (x + 0.5) / scale - 0.5 maps back to original pixels.
+        pts = (pts + 0.5) / scale - 0.5
+        if self.method == "sift":
+            desc = np.clip(np.rint(desc), 0, 255).astype(np.uint8)
+        return LocalFeatures(pts, desc, (w, h), self.method)
