@@ -2,7 +2,8 @@
 
 References: about two thirds of the distinct pictures, downscaled to 1024 px.
 Queries: two edited copies of every picture, so about a third of the queries are
-copies of pictures that are *not* indexed and must get low scores. Groups of
+copies of pictures that are *not* indexed and must get low scores. Pictures are
+pasted only onto non-indexed pictures, so that each query has one right answer. Groups of
 OpenCV samples that show one scene (stereo pairs, consecutive frames, an edited
 copy) contribute a single picture, so correct matches are never counted as errors.
 """
@@ -68,9 +69,10 @@ def build(out: Path, seed: int = 0, copies_per_picture: int = 2) -> dict[str, st
             img.save(out / "refs" / names[j], quality=92)
         for c in range(copies_per_picture):
             name = EDIT_NAMES[(j * copies_per_picture + c) % len(EDIT_NAMES)]
-            other = pictures[int(rng.integers(len(pictures)))]
-            if other is img:
-                other = pictures[(j + 1) % len(pictures)]
+            # The background of a pasted copy is never an indexed picture: a query that
+            # shows two indexed pictures would have two right answers.
+            pool = [k for k in range(n_ref, len(pictures)) if k != j]
+            other = pictures[pool[int(rng.integers(len(pool)))]]
             edited, desc = make_copy(img, name, rng, other)
             qname = f"q{q:04d}.jpg"
             edited.save(out / "queries" / qname, quality=90)

@@ -18,6 +18,7 @@ EPILOG = """examples:
   selfsim index photos/ scans/ --index pics.idx             # several folders in one index
   selfsim index ~/Pictures --index pics.idx --model my-model/  # a model from `selfsim train`
   selfsim index ~/Pictures --index pics.idx --type hnsw     # approximate search for big collections
+  selfsim index ~/Pictures --index pics.idx --local-features  # ready for `search --verify` now
 
 Run it again after the folder changes: new and changed files are embedded,
 deleted ones dropped, the rest kept."""
@@ -33,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="vector index: exact 'flat', approximate 'hnsw', or 'auto' "
                    "(flat up to 100,000 images) (default: %(default)s)")
     p.add_argument("--rebuild", action="store_true", help="drop all vectors and re-embed with --model")
+    p.add_argument("--local-features", action="store_true",
+                   help="also detect and store SIFT features now, so that `search --verify` is fast "
+                   "from the first query (otherwise they are cached on first use)")
     p.add_argument("--batch-size", type=int, default=32, help="images per model batch (default: %(default)s)")
     add_common_args(p)
     p.set_defaults(run=run)
@@ -71,8 +75,15 @@ def run(args: argparse.Namespace) -> int:
         report = sync(index, encoder, args.paths, batch_size=args.batch_size,
                       max_pixels=args.max_pixels, on_plan=on_plan, on_progress=on_progress)
         total = len(index)
-    if bar is not None:
-        bar.close()
+        if bar is not None:
+            bar.close()
+        if args.local_features:
+            from selfsim.search import Verifier
+
+            ids = [r.id for r in index.records()]
+            fbar = progress(len(ids), "local features", args.quiet)
+            Verifier(index).warm(ids, on_progress=fbar.update)
+            fbar.close()
     report_skipped([(s.path, s.reason) for s in report.skipped], args.quiet)
     seconds = time.perf_counter() - start
     say(

@@ -11,13 +11,21 @@ from selfsim.data.files import find_images
 from selfsim.errors import NoImagesError
 from selfsim.index import Index
 from selfsim.models import load_encoder
-from selfsim.search import PhashVouch, QueryFailure, QueryResult, ScoreNormalizer, Searcher
+from selfsim.search import (
+    PhashVouch,
+    QueryFailure,
+    QueryResult,
+    ScoreNormalizer,
+    Searcher,
+    Verifier,
+)
 
 HELP = "search an index with one or more query images"
 EPILOG = """examples:
   selfsim search --index pics.idx query.jpg
   selfsim search --index pics.idx queries/ -k 5 --json > hits.jsonl
   selfsim search --index pics.idx a.jpg b.png --json | jq '.hits[0].score'
+  selfsim search --index pics.idx queries/ --verify 20     # confirm the top 20 geometrically
 
 output:
   a table per query by default; with --json one object per query per line:
@@ -35,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-flip", action="store_true", help="do not also search with the mirrored query")
     p.add_argument("--center-crop", type=float, default=0.75, metavar="FRACTION",
                    help="also search with the query's central part (0 = off) (default: %(default)s)")
+    p.add_argument("--verify", type=int, default=0, metavar="N",
+                   help="re-rank the first N hits by geometric verification with local features "
+                   "(slower; finds crops and pictures pasted into others) (default: off)")
     p.add_argument("--no-phash", action="store_true",
                    help="do not let near-identical perceptual hashes vouch for copies")
     p.add_argument("--raw-scores", action="store_true",
@@ -63,8 +74,10 @@ def run(args: argparse.Namespace) -> int:
             encoder = load_encoder(spec.get("model") or "default", weights=spec.get("weights"))
         normalizer = ScoreNormalizer(count=0) if args.raw_scores else ScoreNormalizer()
         vouch = None if args.raw_scores or args.no_phash else PhashVouch()
+        verifier = Verifier(index) if args.verify > 0 else None
         searcher = Searcher(index, encoder, flip=not args.no_flip, center_crop=args.center_crop,
-                            normalizer=normalizer, vouch=vouch, max_pixels=args.max_pixels)
+                            normalizer=normalizer, vouch=vouch, verifier=verifier, verify_top=args.verify,
+                            max_pixels=args.max_pixels)
         failures: list[QueryFailure] = []
         files, others = find_images(args.queries)
         failures += [QueryFailure(str(f), "not an image file") for f in others]

@@ -24,19 +24,19 @@ MATCHABLE_EDITS = (
 )
 
 
-def random_homography(size: tuple[int, int], rng: np.random.Generator, strength: float = 0.2) -> np.ndarray:
+def random_homography(size: tuple[int, int], rng: np.random.Generator, strength: float = 0.15) -> np.ndarray:
     """A homography that moves each corner by up to ``strength`` of the image size,
-    combined with a rotation of up to 30 degrees and a scale of 0.6-1.4."""
+    combined with a rotation of up to 20 degrees and a scale of 0.7-1.1 about the centre."""
     w, h = size
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     dst = src + rng.uniform(-strength, strength, size=(4, 2)).astype(np.float32) * [w, h]
     H = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    angle, scale = rng.uniform(-30, 30), rng.uniform(0.6, 1.4)
+    angle, scale = rng.uniform(-20, 20), rng.uniform(0.7, 1.1)
     R = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale), [0, 0, 1]])
     return R @ H
 
 
-def warp_pair(img: Image.Image, rng: np.random.Generator, strength: float = 0.2) -> tuple[Image.Image, np.ndarray]:
+def warp_pair(img: Image.Image, rng: np.random.Generator, strength: float = 0.15) -> tuple[Image.Image, np.ndarray]:
     """Warp ``img`` by a random homography (into an image of the same size) and
     change brightness, contrast, blur and noise; returns the copy and H (img -> copy)."""
     H = random_homography(img.size, rng, strength)

@@ -35,6 +35,13 @@ CREATE TABLE IF NOT EXISTS images (
     added REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS images_sha256 ON images (sha256);
+-- Local features for geometric verification, cached by file content and method.
+CREATE TABLE IF NOT EXISTS local_features (
+    sha256 TEXT NOT NULL,
+    method TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (sha256, method)
+);
 """
 
 
@@ -133,6 +140,25 @@ class Catalog:
         if row is None:
             return None
         return np.frombuffer(row[0], dtype=np.float32).copy(), int(row[1]), int(row[2]), int(row[3])
+
+    def record(self, image_id: int) -> ImageRecord | None:
+        row = self._db.execute(
+            "SELECT id, path, sha256, size, mtime_ns, width, height FROM images WHERE id = ?", (image_id,)
+        ).fetchone()
+        return None if row is None else ImageRecord(*row)
+
+    def get_features(self, sha256: str, method: str) -> bytes | None:
+        row = self._db.execute(
+            "SELECT data FROM local_features WHERE sha256 = ? AND method = ?", (sha256, method)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put_features(self, sha256: str, method: str, data: bytes) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO local_features (sha256, method, data) VALUES (?, ?, ?)",
+                (sha256, method, data),
+            )
 
     def phashes(self) -> tuple[np.ndarray, np.ndarray]:
         """All ``(ids, phashes)`` as int64 arrays."""

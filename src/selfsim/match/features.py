@@ -73,7 +73,9 @@ class FeatureExtractor:
         self.max_side = max_side
         self.max_features = max_features
         if method == "sift":
-            self._detector = cv2.SIFT_create(nfeatures=max_features)  # type: ignore[attr-defined]
+            # A lower contrast threshold than OpenCV's 0.04 finds keypoints in smooth,
+            # low-contrast photos (skies, gradients) where the default finds a handful.
+            self._detector = cv2.SIFT_create(nfeatures=max_features, contrastThreshold=0.02)  # type: ignore[attr-defined]
         elif method == "orb":
             self._detector = cv2.ORB_create(nfeatures=max_features)  # type: ignore[attr-defined]
         else:

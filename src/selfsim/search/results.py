@@ -15,12 +15,14 @@ class SearchHit:
             same threshold means the same thing for every query.
         similarity: raw cosine similarity of the two embeddings.
         id: the image's id in the index.
+        verified: True when geometric verification confirmed the hit.
     """
 
     path: str
     score: float
     similarity: float
     id: int
+    verified: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from selfsim.models.encoder import Encoder
 from selfsim.models.phash import phash64
 from selfsim.search.results import QueryResult, SearchHit
 from selfsim.search.scoring import PhashVouch, ScoreNormalizer
+from selfsim.search.verify import Verifier
 
 DEFAULT_VOUCH = PhashVouch()
 
@@ -45,6 +46,8 @@ class Searcher:
         normalizer: turns raw similarities into scores comparable across queries.
         vouch: lets a near-identical perceptual hash raise a reference's score
             (None turns it off).
+        verifier, verify_top: re-rank the first ``verify_top`` hits of the shortlist by
+            geometric verification (see ``search/verify.py``).
     """
 
     def __init__(
@@ -56,6 +59,8 @@ class Searcher:
         center_crop: float = 0.75,
         normalizer: ScoreNormalizer | None = None,
         vouch: PhashVouch | None = DEFAULT_VOUCH,
+        verifier: Verifier | None = None,
+        verify_top: int = 0,
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         index.check_model(model_ref(encoder))
@@ -67,6 +72,8 @@ class Searcher:
         self.center_crop = center_crop
         self.normalizer = normalizer or ScoreNormalizer()
         self.vouch = vouch
+        self.verifier = verifier
+        self.verify_top = verify_top if verifier is not None else 0
         self.max_pixels = max_pixels
 
     def query_views(self, image: Image.Image) -> list[Image.Image]:
@@ -144,7 +151,11 @@ class Searcher:
 
     def search_images(self, images: Sequence[Image.Image], k: int = 10) -> list[list[SearchHit]]:
         phashes = np.array([phash64(im) for im in images], dtype=np.int64) if self.vouch else None
-        return self.search_vectors(self.embed_queries(images), k, phashes)
+        shortlist = max(k, self.verify_top)
+        results = self.search_vectors(self.embed_queries(images), shortlist, phashes)
+        if self.verifier is not None and self.verify_top > 0:
+            results = [self.verifier.verify(im, hits, self.verify_top) for im, hits in zip(images, results)]
+        return [hits[:k] for hits in results]
 
     def search_paths(
         self,
@@ -166,9 +177,9 @@ class Searcher:
             chunk, images = [], []
             for f in files[start : start + batch_size]:
                 try:
-                    images.append(
-                        read_image(f, min_side=self.encoder.config.input_size, max_pixels=self.max_pixels)
-                    )
+                    # Verification needs full detail; the embedding is happy with a draft.
+                    min_side = 1024 if self.verify_top else self.encoder.config.input_size
+                    images.append(read_image(f, min_side=min_side, max_pixels=self.max_pixels))
                     chunk.append(str(f))
                 except ImageReadError as e:
                     if on_failure is not None:

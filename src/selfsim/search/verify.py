@@ -1,0 +1,94 @@
+"""Verified search: re-rank an embedding shortlist by geometric verification.
+
+Global embeddings find candidates; local features with a calibrated geometric
+verdict (:class:`~selfsim.match.Matcher`) confirm them. A confirmed candidate's
+score becomes at least ``0.5 + 0.5 * p`` (p: the calibrated match probability,
+at least the calibration threshold), above any unverified score, so verified
+copies rank first and one threshold still means the same for every query.
+References' features are cached in the index by content hash, so each is detected
+once, at index time (``selfsim index --local-features``) or on first verification.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import replace
+
+from PIL import Image
+
+from selfsim.data.reader import read_image
+from selfsim.errors import ImageReadError
+from selfsim.index.index import Index
+from selfsim.match.features import LocalFeatures
+from selfsim.match.matcher import Matcher, MatchResult
+from selfsim.search.results import SearchHit
+
+log = logging.getLogger(__name__)
+
+VERIFIED_BASE = 0.5
+VERIFIED_SPAN = 0.5
+
+
+class Verifier:
+    """Confirms hits with local features; reference features cached in the index."""
+
+    def __init__(self, index: Index, matcher: Matcher | None = None) -> None:
+        self.index = index
+        self.matcher = matcher or Matcher()
+
+    def reference_features(self, image_id: int) -> LocalFeatures | None:
+        """Cached features of an indexed image (detected and cached if missing)."""
+        rec = self.index.catalog.record(image_id)
+        if rec is None:
+            return None
+        method = self.matcher.extractor.method
+        cached = self.index.catalog.get_features(rec.sha256, method)
+        if cached is not None:
+            return LocalFeatures.from_bytes(cached)
+        try:
+            st = os.stat(rec.path)
+            if (st.st_size, st.st_mtime_ns) != (rec.size, rec.mtime_ns):
+                log.info("%s changed since it was indexed; not verifying it", rec.path)
+                return None
+            feats = self.matcher.features(read_image(rec.path, max_pixels=10**9))
+        except (OSError, ImageReadError) as e:
+            log.info("cannot verify against %s: %s", rec.path, e)
+            return None
+        self.index.catalog.put_features(rec.sha256, method, feats.to_bytes())
+        return feats
+
+    def warm(self, ids: list[int], on_progress: Callable[[int], None] | None = None) -> int:
+        """Detect and cache features of these images now; returns how many were new."""
+        method = self.matcher.extractor.method
+        new = 0
+        for i in ids:
+            rec = self.index.catalog.record(i)
+            if rec is not None and self.index.catalog.get_features(rec.sha256, method) is None:
+                new += self.reference_features(i) is not None
+            if on_progress is not None:
+                on_progress(1)
+        return new
+
+    def verify(self, query: Image.Image, hits: list[SearchHit], top_n: int) -> list[SearchHit]:
+        """Re-rank ``hits`` (best first) after verifying the first ``top_n``."""
+        if top_n <= 0 or not hits:
+            return hits
+        fq = self.matcher.features(query)
+        out = []
+        for rank, hit in enumerate(hits):
+            if rank < top_n:
+                fr = self.reference_features(hit.id)
+                if fr is not None:
+                    result = self.matcher.match_features(fq, fr, hit.similarity)
+                    hit = fold(hit, result)
+            out.append(hit)
+        return sorted(out, key=lambda h: -h.score)
+
+
+def fold(hit: SearchHit, result: MatchResult) -> SearchHit:
+    """A hit with the verification's evidence folded into its score."""
+    if not result.match:
+        return hit
+    return replace(hit, score=max(hit.score, VERIFIED_BASE + VERIFIED_SPAN * result.score), verified=True)
