@@ -78,3 +78,13 @@ def test_calibration_fit_and_round_trip(tmp_path: Path) -> None:
     cal.save(tmp_path / "c.json")
     assert Calibration.load(tmp_path / "c.json") == cal
     assert Calibration.default().n_positive > 0  # the shipped one was fitted on data
+
+
+def test_fundamental_mode_needs_many_inliers() -> None:
+    img = Image.open(FIXTURES / "baboon.jpg").convert("RGB").resize((384, 384))
+    warped, _ = warp_pair(img, np.random.default_rng(5), strength=0.05)
+    m = Matcher(mode="fundamental")
+    same = m.match(img, warped)
+    assert same.match and same.homography is None and same.inliers >= 30
+    other = m.match(img, Image.open(FIXTURES / "orange.jpg").convert("RGB"))
+    assert not other.match
