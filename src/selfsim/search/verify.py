@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -52,11 +53,15 @@ class Verifier:
             if (st.st_size, st.st_mtime_ns) != (rec.size, rec.mtime_ns):
                 log.info("%s changed since it was indexed; not verifying it", rec.path)
                 return None
-            feats = self.matcher.features(read_image(rec.path, max_pixels=10**9))
+            # Keypoints are detected at <= 1024 px: a JPEG draft at that size loses nothing.
+            feats = self.matcher.features(read_image(rec.path, min_side=self.matcher.extractor.max_side))
         except (OSError, ImageReadError) as e:
             log.info("cannot verify against %s: %s", rec.path, e)
             return None
-        self.index.catalog.put_features(rec.sha256, method, feats.to_bytes())
+        try:
+            self.index.catalog.put_features(rec.sha256, method, feats.to_bytes())
+        except sqlite3.Error as e:  # a read-only index still verifies, just without caching
+            log.info("cannot cache features in %s: %s", self.index.path, e)
         return feats
 
     def warm(self, ids: list[int], on_progress: Callable[[int], None] | None = None) -> int:
