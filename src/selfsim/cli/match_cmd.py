@@ -37,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="geometric model: homography (flat scenes, copies) or fundamental (3D scenes) "
                    "(default: %(default)s)")
     p.add_argument("--calibration", metavar="FILE", help="a calibration from `selfsim calibrate`")
+    p.add_argument("--max-side", type=int, default=1024, metavar="PX",
+                   help="detect features at this longer side at most; larger is slower and more "
+                   "precise on big photos (default: %(default)s)")
     p.add_argument("--no-global", action="store_true", help="skip the embedding similarity (faster)")
     add_common_args(p)
     p.set_defaults(run=run)
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     a = read_image(args.a, max_pixels=args.max_pixels)
     b = read_image(args.b, max_pixels=args.max_pixels)
     calibration = Calibration.load(args.calibration) if args.calibration else None
-    matcher = Matcher(args.features, args.mode, calibration)
+    matcher = Matcher(args.features, args.mode, calibration, max_side=args.max_side,
+                      max_features=max(2000, 2000 * args.max_side // 1024))
     similarity = None
     if not args.no_global:
         from selfsim.models import default_encoder
