@@ -1,0 +1,80 @@
+"""Cleaning a folder before training: drop what would teach the model nothing.
+
+Dropped, each with its reason: files that cannot be read (see ``reader.py``),
+pictures smaller than ``min_side`` pixels on their shorter side, and exact
+duplicates (same bytes) of a file already kept. The default minimum, 16 px, keeps
+28 x 28 Fashion-MNIST digits valid input while dropping icons and 1-pixel spacers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from selfsim.data.files import file_sha256, find_images
+from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
+from selfsim.errors import ImageReadError
+
+#: Shorter side, in pixels, below which a picture is dropped by default.
+DEFAULT_MIN_SIDE = 16
+
+
+@dataclass(frozen=True)
+class DroppedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class CleanReport:
+    """Files kept for training, and every dropped file with its reason."""
+
+    kept: list[Path] = field(default_factory=list)
+    dropped: list[DroppedFile] = field(default_factory=list)
+
+
+def _check(path: Path, min_side: int, max_pixels: int) -> tuple[Path, str, str | None]:
+    """(path, sha256, reason to drop or None)."""
+    try:
+        sha = file_sha256(path)
+        read_image(path, min_side=min_side, max_pixels=max_pixels)  # decodes fully: proves it is readable
+    except ImageReadError as e:
+        return path, "", e.reason
+    except OSError as e:
+        return path, "", f"cannot read file ({e.strerror or e})"
+    with Image.open(path) as header:  # the true size, not the JPEG draft's
+        w, h = header.size
+    if min(w, h) < min_side:
+        return path, sha, f"too small: {w}x{h} (minimum side {min_side} px)"
+    return path, sha, None
+
+
+def clean(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    min_side: int = DEFAULT_MIN_SIDE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    workers: int = 2,
+    on_progress: Callable[[int], None] | None = None,
+) -> CleanReport:
+    """Check every image under ``paths``; keep the first copy of each distinct file."""
+    images, others = find_images(paths)
+    report = CleanReport(dropped=[DroppedFile(str(p), "not an image file") for p in others])
+    seen: dict[str, Path] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for path, sha, reason in pool.map(lambda p: _check(p, min_side, max_pixels), images):
+            if reason is not None:
+                report.dropped.append(DroppedFile(str(path), reason))
+            elif sha in seen:
+                report.dropped.append(DroppedFile(str(path), f"exact duplicate of {seen[sha]}"))
+            else:
+                seen[sha] = path
+                report.kept.append(path)
+            if on_progress is not None:
+                on_progress(1)
+    return report

@@ -1,0 +1,58 @@
+"""Losses of the self-supervised methods selfsim trains with.
+
+lightly implements the field's losses (NT-Xent, VICReg, DINO, negative cosine
+similarity, KoLeo); selfsim uses them as they are, and tests each against a
+hand-written reference. The one composition lightly does not ship is SSCD's:
+an InfoNCE (NT-Xent) loss plus a KoLeo differential-entropy regulariser that
+spreads descriptors evenly on the sphere, which copy detection needs because its
+scores are thresholded globally (Pizzi et al., CVPR 2022).
+"""
+
+from __future__ import annotations
+
+import torch
+from lightly.loss import DINOLoss, KoLeoLoss, NegativeCosineSimilarity, NTXentLoss, VICRegLoss
+from torch import nn
+
+from selfsim.errors import SelfsimError
+
+METHODS = ("simclr", "byol", "simsiam", "vicreg", "dino", "sscd")
+
+
+class SSCDLoss(nn.Module):
+    """NT-Xent between two views plus ``koleo_weight`` x KoLeo on both views' embeddings.
+
+    Args:
+        temperature: NT-Xent temperature (SSCD: 0.05).
+        koleo_weight: weight of the entropy regulariser (SSCD: 30).
+    """
+
+    def __init__(self, temperature: float = 0.05, koleo_weight: float = 30.0) -> None:
+        super().__init__()
+        self.contrastive = NTXentLoss(temperature=temperature)
+        self.koleo = KoLeoLoss()
+        self.koleo_weight = koleo_weight
+
+    def forward(self, out0: torch.Tensor, out1: torch.Tensor) -> torch.Tensor:
+        """out0, out1: (B, D) embeddings of two views of the same B images."""
+        z = nn.functional.normalize(torch.cat([out0, out1]), dim=1)
+        return self.contrastive(out0, out1) + self.koleo_weight * self.koleo(z)
+
+
+def make_loss(method: str, **kwargs: float) -> nn.Module:
+    """The loss of a method, with the method's usual hyperparameters unless overridden.
+
+    Raises:
+        SelfsimError: unknown method (the message lists the known ones).
+    """
+    if method == "simclr":
+        return NTXentLoss(temperature=kwargs.get("temperature", 0.1))
+    if method in ("byol", "simsiam"):
+        return NegativeCosineSimilarity()
+    if method == "vicreg":
+        return VICRegLoss()
+    if method == "dino":
+        return DINOLoss(output_dim=int(kwargs.get("output_dim", 2048)))
+    if method == "sscd":
+        return SSCDLoss(**kwargs)
+    raise SelfsimError(f"unknown method '{method}'; choose from: {', '.join(METHODS)}")

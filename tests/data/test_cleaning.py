@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PIL import Image
+
+from selfsim.data.cleaning import clean
+
+
+def test_clean_drops_unreadable_small_and_duplicate_files(photo_dir: Path) -> None:
+    shutil.copy(photo_dir / "gen1.png", photo_dir / "gen1_copy.png")
+    Image.new("RGB", (8, 40)).save(photo_dir / "sliver.png")
+    Image.new("L", (28, 28), 200).save(photo_dir / "fashion.png")  # Fashion-MNIST size is valid
+    (photo_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 nope")
+    (photo_dir / "notes.txt").write_text("x")
+    report = clean([photo_dir], min_side=16)
+    kept = sorted(p.name for p in report.kept)
+    assert kept == sorted(["baboon.jpg", "orange.jpg", "fashion.png"] + [f"gen{i}.png" for i in range(6)])
+    reasons = {Path(d.path).name: d.reason for d in report.dropped}
+    assert set(reasons) == {"gen1_copy.png", "sliver.png", "broken.jpg", "notes.txt"}
+    assert reasons["gen1_copy.png"].startswith("exact duplicate of")
+    assert "too small: 8x40" in reasons["sliver.png"]
