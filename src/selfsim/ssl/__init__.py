@@ -1,5 +1,4 @@
-"""Stage 2b: self-supervised learning (methods, losses, training). Work in progress:
-the losses are here; the training command comes with the training issue."""
+"""Stage 2b: self-supervised learning: losses, multi-view augmentation, training."""
 
 from selfsim.ssl.losses import METHODS, SSCDLoss, make_loss
 

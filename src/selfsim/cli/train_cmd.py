@@ -1,0 +1,74 @@
+"""``selfsim train``: learn an encoder from an unlabeled folder (self-supervised)."""
+
+from __future__ import annotations
+
+import argparse
+
+from selfsim.cli.common import add_common_args, progress, report_skipped, say
+from selfsim.data.cleaning import DEFAULT_MIN_SIDE, clean
+
+HELP = "learn an encoder from a folder of unlabeled images (self-supervised)"
+EPILOG = """examples:
+  selfsim train ~/Pictures --init default --out my-model      # adapt the default encoder
+  selfsim train digits/ --out small-model --method vicreg      # small CNN from scratch, 32 px
+  selfsim train digits/ --out small-model --resume             # continue after an interruption
+  selfsim index ~/Pictures --index pics.idx --model my-model   # then use it like any model
+
+The folder is cleaned first: unreadable files, pictures smaller than --min-side and
+exact duplicates are dropped and reported. Checkpoints are written to OUT/checkpoints
+every --checkpoint-every steps; the model (OUT/model.safetensors + OUT/config.json) only
+when training finishes, so a collapse or NaN never overwrites a good model."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive, unlabeled)")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="model folder to write")
+    p.add_argument("--init", choices=("scratch", "default"), default="scratch",
+                   help="'scratch' trains --backbone from random weights; 'default' adapts the pretrained "
+                   "EfficientNet-Lite0 (default: %(default)s)")
+    p.add_argument("--method", choices=("simclr", "vicreg", "sscd"), default=None,
+                   help="simclr, vicreg, or sscd (copy detection) (default: simclr; sscd with --init default)")
+    p.add_argument("--backbone", default=None, help="selfsim_small_cnn (default) or a timm model name")
+    p.add_argument("--input-size", type=int, default=None, help="training view size (default: 32; 224 with --init default)")
+    p.add_argument("--epochs", type=int, default=None, help="passes over the data (default: 10; 5 with --init default)")
+    p.add_argument("--batch-size", type=int, default=None, help="(default: 256; 32 with --init default)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; 5e-5 with --init default)")
+    p.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS", help="(default: 100)")
+    p.add_argument("--seed", type=int, default=None, help="(default: 0)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.ckpt")
+    p.add_argument("--min-side", type=int, default=DEFAULT_MIN_SIDE,
+                   help="drop pictures whose shorter side is smaller (default: %(default)s px)")
+    add_common_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+    import warnings
+
+    from selfsim.ssl.train import TrainConfig, train
+
+    # Lightning's own tips and deprecation notices are not for selfsim's users.
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING if not args.verbose else logging.INFO)
+    warnings.filterwarnings("ignore", module="pytorch_lightning")
+
+    cfg = TrainConfig.for_init(
+        args.init, method=args.method, backbone=args.backbone, input_size=args.input_size, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, seed=args.seed,
+    )
+    from selfsim.data.files import find_images
+
+    n = len(find_images(args.paths)[0])
+    bar = progress(n, "checking images", args.quiet)
+    data = clean(args.paths, min_side=args.min_side, max_pixels=args.max_pixels, on_progress=bar.update)
+    bar.close()
+    report_skipped([(d.path, d.reason) for d in data.dropped], args.quiet)
+    say(f"training {cfg.method} ({cfg.init}, {cfg.backbone}, {cfg.input_size} px) on {len(data.kept)} images "
+        f"for {cfg.epochs} epochs")
+    result = train(cfg, data, args.out, resume=args.resume, progress=not args.quiet)
+    say(f"wrote {result.out}: {result.steps} steps in {result.seconds / 60:.1f} min "
+        f"({result.steps * cfg.batch_size / max(result.seconds, 1e-9):.0f} images/s)")
+    return 0

@@ -1,0 +1,100 @@
+"""The LightningModule that trains an encoder with one self-supervised method.
+
+Lightning provides the loop: devices (CUDA with mixed precision when present, CPU
+otherwise), checkpoints, resuming and DDP. This module only says what one step is.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from lightly.models.modules.heads import SimCLRProjectionHead, VICRegProjectionHead
+from torch import nn
+
+from selfsim.errors import SelfsimError
+from selfsim.models.encoder import Encoder
+from selfsim.ssl.losses import make_loss
+
+#: Normalised per-dimension spread below which embeddings count as collapsed.
+COLLAPSE_STD = 0.05
+
+
+class TrainingStopped(SelfsimError):
+    """Training stopped because the model collapsed or diverged; nothing was written."""
+
+
+def spread(h: torch.Tensor) -> float:
+    """Per-dimension std of L2-normalised embeddings, x sqrt(D): about 1 when they
+    fill the sphere evenly, 0 when every image maps to the same point."""
+    z = F.normalize(h.float(), dim=1)
+    return float(z.std(dim=0).mean() * math.sqrt(z.shape[1]))
+
+
+def projection_head(method: str, dim: int) -> nn.Module:
+    if method == "vicreg":
+        return VICRegProjectionHead(dim, 2048, 2048)
+    return SimCLRProjectionHead(dim, 2048, 256)
+
+
+class SSLModule(pl.LightningModule):
+    """Two views -> backbone -> pooling -> projection head -> loss.
+
+    Args:
+        encoder: what is trained (its backbone and pooling); saved after training.
+        method: ``simclr``, ``vicreg`` or ``sscd``.
+        lr, weight_decay: AdamW; the learning rate follows a cosine schedule with a
+            short warm-up over ``max_steps``.
+    """
+
+    def __init__(self, encoder: Encoder, method: str, lr: float, weight_decay: float, max_steps: int) -> None:
+        super().__init__()
+        if method not in ("simclr", "vicreg", "sscd"):
+            raise SelfsimError(f"method '{method}' is not trainable yet; choose from: simclr, vicreg, sscd")
+        self.encoder = encoder
+        self.method = method
+        self.head = projection_head(method, encoder.dim)
+        self.loss_fn = make_loss(method)
+        self.lr, self.weight_decay, self.max_steps = lr, weight_decay, max_steps
+        self.low_spread_checks = 0
+
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        feats = self.encoder.backbone.forward_features(x)
+        if feats.ndim == 4 and self.encoder.config.pooling == "gem":
+            return self.encoder.pool(feats)
+        return self.encoder.backbone.forward_head(feats, pre_logits=True)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x0, x1 = batch
+        h0, h1 = self.pooled(x0), self.pooled(x1)
+        loss = self.loss_fn(self.head(h0), self.head(h1))
+        if not torch.isfinite(loss):
+            raise TrainingStopped(
+                f"loss became {float(loss)} at step {self.global_step}; the last good checkpoint is kept. "
+                "Try a lower --lr"
+            )
+        s = spread(h0.detach())
+        self.low_spread_checks = self.low_spread_checks + 1 if s < COLLAPSE_STD else 0
+        if self.low_spread_checks >= 50:
+            raise TrainingStopped(
+                f"embeddings collapsed (spread {s:.3f} < {COLLAPSE_STD} for 50 steps): every picture maps to "
+                "nearly the same vector. Nothing was written; try another --method or a lower --lr"
+            )
+        self.log("loss", loss, prog_bar=True)
+        self.log("spread", s, prog_bar=True)
+        return loss
+
+    def configure_optimizers(self):  # type: ignore[no-untyped-def]
+        opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        warmup = max(1, min(200, self.max_steps // 20))
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            t = (step - warmup) / max(1, self.max_steps - warmup)
+            return 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -1,0 +1,136 @@
+"""``train``: an encoder learned from an unlabeled folder, written as a model folder."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
+from torch.utils.data import DataLoader
+
+from selfsim.data.cleaning import CleanReport
+from selfsim.errors import SelfsimError
+from selfsim.models.config import INCEPTION_MEAN, INCEPTION_STD, EncoderConfig
+from selfsim.models.encoder import Encoder
+from selfsim.models.factory import create_backbone, default_encoder, save_encoder
+from selfsim.models.small_cnn import NAME as SMALL_CNN
+from selfsim.ssl.data import ImageFiles
+from selfsim.ssl.module import SSLModule
+from selfsim.ssl.transforms import TwoViews, view_transform
+
+log = logging.getLogger(__name__)
+
+CHECKPOINTS = "checkpoints"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.
+
+    Attributes:
+        method: ``simclr``, ``vicreg`` or ``sscd`` (the copy-detection recipe).
+        init: ``default`` (adapt the pretrained EfficientNet-Lite0), ``scratch``.
+        backbone: for ``scratch``: ``selfsim_small_cnn`` or a timm name.
+        input_size: side of the square training views.
+        epochs, batch_size, lr, weight_decay: the optimisation.
+        checkpoint_every: steps between checkpoints (for ``--resume``).
+        seed: recorded in the model file.
+        workers: data-loading processes.
+    """
+
+    method: str = "simclr"
+    init: str = "scratch"
+    backbone: str = SMALL_CNN
+    input_size: int = 32
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    checkpoint_every: int = 100
+    seed: int = 0
+    workers: int = 2
+
+    @classmethod
+    def for_init(cls, init: str, **overrides: object) -> TrainConfig:
+        """Defaults that suit ``init``: adapting the default encoder wants its input
+        size, the copy-detection recipe, a small learning rate and small batches."""
+        base = cls()
+        if init == "default":
+            base = replace(base, method="sscd", init="default", backbone="tf_efficientnet_lite0",
+                           input_size=224, epochs=5, batch_size=32, lr=5e-5)
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    out: Path
+    steps: int
+    seconds: float
+    images: int
+
+
+def _encoder(cfg: TrainConfig) -> Encoder:
+    if cfg.init == "default":
+        enc = default_encoder(device="cpu")
+        return Encoder(replace(enc.config, input_size=cfg.input_size), enc.backbone, enc.weights_sha256)
+    if cfg.init != "scratch":
+        raise SelfsimError(f"unknown --init '{cfg.init}'; choose from: default, scratch")
+    config = EncoderConfig(backbone=cfg.backbone, input_size=cfg.input_size, mean=INCEPTION_MEAN, std=INCEPTION_STD)
+    return Encoder(config, create_backbone(cfg.backbone), weights_sha256="untrained")
+
+
+def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, resume: bool = False,
+          progress: bool = True) -> TrainResult:
+    """Train on ``data.kept`` and write a model folder to ``out``.
+
+    Checkpoints go to ``out/checkpoints``; with ``resume`` training continues from
+    the last one at the same step. The model folder is written only when training
+    finishes: a collapse, NaN or interruption never overwrites a good model.
+    """
+    out = Path(out)
+    if len(data.kept) < 2:
+        raise SelfsimError(f"training needs at least 2 usable images, found {len(data.kept)}")
+    ckpt_dir = out / CHECKPOINTS
+    last = ckpt_dir / "last.ckpt"
+    if resume and not last.is_file():
+        raise SelfsimError(f"nothing to resume: {last} does not exist")
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    torch.set_float32_matmul_precision("high")
+    encoder = _encoder(cfg)
+    views = TwoViews(view_transform("copy" if cfg.method == "sscd" else "generic", cfg.input_size,
+                                    encoder.config.mean, encoder.config.std))
+    dataset = ImageFiles(data.kept, views, min_side=cfg.input_size)
+    batch = min(cfg.batch_size, len(dataset))
+    loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True, num_workers=cfg.workers,
+                        persistent_workers=cfg.workers > 0)
+    max_steps = cfg.epochs * (len(dataset) // batch)
+    module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps)
+    ckpt = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.checkpoint_every, save_last=True, save_top_k=0)
+    trainer = pl.Trainer(
+        max_epochs=cfg.epochs,
+        accelerator="auto",
+        devices=1,
+        precision="16-mixed" if torch.cuda.is_available() else "32-true",
+        callbacks=[ckpt],
+        logger=False,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        default_root_dir=out,
+        log_every_n_steps=10,
+    )
+    t0 = time.perf_counter()
+    trainer.fit(module, loader, ckpt_path=str(last) if resume else None)
+    seconds = time.perf_counter() - t0
+    trained = module.encoder.cpu().eval()
+    info = {
+        "method": cfg.method, "init": cfg.init, "seed": cfg.seed, "steps": trainer.global_step,
+        "train_config": asdict(cfg), "data": {"images": len(data.kept), "dropped": len(data.dropped)},
+    }
+    config = replace(trained.config, name=out.name, info=info)
+    save_encoder(Encoder(config, trained.backbone, "trained"), out)
+    return TrainResult(out, trainer.global_step, seconds, len(data.kept))
