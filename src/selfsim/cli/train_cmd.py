@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     say(f"training {cfg.method} ({cfg.init}, {cfg.backbone}, {cfg.input_size} px) on {len(data.kept)} images "
         f"for {cfg.epochs} epochs")
     result = train(cfg, data, args.out, resume=args.resume, progress=not args.quiet)
-    say(f"wrote {result.out}: {result.steps} steps in {result.seconds / 60:.1f} min "
-        f"({result.steps * cfg.batch_size / max(result.seconds, 1e-9):.0f} images/s)")
+    say(f"wrote {result.out}: {result.steps} steps ({result.steps_this_run} in this run, "
+        f"{result.seconds / 60:.1f} min, "
+        f"{result.steps_this_run * cfg.batch_size / max(result.seconds, 1e-9):.0f} images/s)")
     return 0
