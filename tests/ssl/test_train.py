@@ -41,6 +41,7 @@ def test_train_writes_a_model_that_indexes_and_resumes(tiny_folder: Path, tmp_pa
     more = TrainConfig(method="vicreg", epochs=2, batch_size=8, input_size=32, workers=0, checkpoint_every=1)
     resumed = train(more, data, out, resume=True, progress=False)
     assert resumed.steps == 4  # continued at step 2, not from zero
+    assert resumed.steps_this_run == 2
 
 
 def test_nan_loss_stops_training() -> None:

@@ -15,9 +15,7 @@ from selfsim.match.matcher import Matcher
 def pair_stats(matcher: Matcher, a: Image.Image, b: Image.Image) -> np.ndarray:
     """The calibration features of one pair (zeros when geometry fails)."""
     r = matcher.match(a, b)
-    if r.homography is None and r.inliers == 0:
-        return stats_vector(0, 0.0, 0.0)
-    if r.box_a is None:  # rejected as implausible geometry: no evidence
+    if r.box_a is None:  # no geometric model, or an implausible one: no evidence
         return stats_vector(0, 0.0, 0.0)
     return stats_vector(r.inliers, r.inlier_ratio, r.coverage)
 

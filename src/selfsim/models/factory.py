@@ -63,8 +63,6 @@ def timm_encoder(
     device: torch.device | str | None = None,
 ) -> Encoder:
     """Any timm backbone, with weights from a local file the user supplies."""
-    if name not in timm.list_models():
-        raise ModelError(_unknown_model_message(name))
     path = Path(weights)
     backbone = create_backbone(name)
     load_into(backbone, read_state_dict(path), str(path))

@@ -21,6 +21,7 @@ from PIL import Image
 
 from selfsim.data.reader import read_image
 from selfsim.errors import ImageReadError
+from selfsim.index.catalog import ImageRecord
 from selfsim.index.index import Index
 from selfsim.match.features import LocalFeatures
 from selfsim.match.matcher import Matcher, MatchResult
@@ -42,8 +43,9 @@ class Verifier:
     def reference_features(self, image_id: int) -> LocalFeatures | None:
         """Cached features of an indexed image (detected and cached if missing)."""
         rec = self.index.catalog.record(image_id)
-        if rec is None:
-            return None
+        return None if rec is None else self._features_of(rec)
+
+    def _features_of(self, rec: ImageRecord) -> LocalFeatures | None:
         method = self.matcher.extractor.method
         cached = self.index.catalog.get_features(rec.sha256, method)
         if cached is not None:
@@ -71,7 +73,7 @@ class Verifier:
         for i in ids:
             rec = self.index.catalog.record(i)
             if rec is not None and self.index.catalog.get_features(rec.sha256, method) is None:
-                new += self.reference_features(i) is not None
+                new += self._features_of(rec) is not None
             if on_progress is not None:
                 on_progress(1)
         return new

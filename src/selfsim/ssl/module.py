@@ -59,7 +59,10 @@ class SSLModule(pl.LightningModule):
         self.loss_fn = make_loss(method)
         self.lr, self.weight_decay, self.max_steps = lr, weight_decay, max_steps
         self.low_spread_checks = 0
+        self.start_step = 0
 
+    def on_train_start(self) -> None:
+        self.start_step = self.global_step  # > 0 after --resume
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         feats = self.encoder.backbone.forward_features(x)
         if feats.ndim == 4 and self.encoder.config.pooling == "gem":

@@ -126,8 +126,6 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
         default_root_dir=out,
         log_every_n_steps=10,
     )
-    # Our own checkpoint (not a user's file), so a full load is safe here.
-    start_step = int(torch.load(last, map_location="cpu", weights_only=False)["global_step"]) if resume else 0
     t0 = time.perf_counter()
     trainer.fit(module, loader, ckpt_path=str(last) if resume else None)
     seconds = time.perf_counter() - t0
@@ -138,4 +136,4 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     }
     config = replace(trained.config, name=out.name, info=info)
     save_encoder(Encoder(config, trained.backbone, "trained"), out)
-    return TrainResult(out, trainer.global_step, trainer.global_step - start_step, seconds, len(data.kept))
+    return TrainResult(out, trainer.global_step, trainer.global_step - module.start_step, seconds, len(data.kept))
