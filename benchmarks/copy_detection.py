@@ -28,13 +28,14 @@ from selfsim.eval.metrics import CopyDetectionMetrics, PredictedMatch, copy_dete
 
 
 def run_selfsim(
-    out: Path, extra: list[str], fresh: bool = True
+    out: Path, extra: list[str], fresh: bool = True, extra_index: list[str] | None = None
 ) -> tuple[dict[str, tuple[str, float]], float, float]:
     index = out / "index"
     t0 = time.perf_counter()
     if fresh:
         subprocess.run(["rm", "-rf", str(index)], check=True)
-        subprocess.run(["selfsim", "index", str(out / "refs"), "--index", str(index), "-q"], check=True)
+        subprocess.run(["selfsim", "index", str(out / "refs"), "--index", str(index), "-q", *(extra_index or [])],
+                       check=True)
     t1 = time.perf_counter()
     res = subprocess.run(
         ["selfsim", "search", "--index", str(index), str(out / "queries"), "--json", "-k", "5", "-q", *extra],

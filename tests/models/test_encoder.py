@@ -90,3 +90,25 @@ def test_timm_name_without_weights_is_refused() -> None:
 def test_missing_model_folder_is_named() -> None:
     with pytest.raises(ModelError, match="model folder not found: /gone/model"):
         load_encoder("/gone/model")
+
+
+def test_cut_backbone_round_trips_and_keeps_the_default_fingerprint(encoder: Encoder, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from selfsim.models.factory import cut_backbone, default_encoder
+
+    before = default_encoder(device="cpu")
+    assert before.fingerprint == encoder.fingerprint
+    # the field added for cut backbones leaves existing fingerprints (and indexes) alone
+    assert "feature_level" not in encoder.config.identity()
+    cut = default_encoder(device="cpu")
+    cut_backbone(cut.backbone, 3)
+    cut = Encoder(replace(cut.config, feature_level=3, pooling="avg", input_size=64), cut.backbone, "x")
+    assert cut.dim == 112 and cut.fingerprint != encoder.fingerprint
+    save_encoder(cut, tmp_path / "cut")
+    loaded = load_encoder(str(tmp_path / "cut"), device="cpu")
+    img = [Image.open(FIXTURES / "baboon.jpg").convert("RGB")]
+    assert loaded.embed(img).shape == (1, 112)
+    assert np.allclose(loaded.embed(img), cut.embed(img), atol=1e-6)
+    with pytest.raises(ModelError, match="feature level 9"):
+        cut_backbone(default_encoder(device="cpu").backbone, 9)

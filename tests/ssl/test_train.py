@@ -51,7 +51,7 @@ def test_nan_loss_stops_training() -> None:
         def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
             return torch.tensor(float("nan"))
 
-    module.loss_fn = NaNLoss()
+    module.objective.loss = NaNLoss()
     x = torch.randn(4, 3, 32, 32)
     with pytest.raises(TrainingStopped, match="loss became nan"):
         module.training_step((x, x), 0)
@@ -68,3 +68,49 @@ def test_resume_without_checkpoint_is_a_clear_error(tiny_folder: Path, tmp_path:
 
     with pytest.raises(SelfsimError, match="nothing to resume"):
         train(TrainConfig(workers=0), clean([tiny_folder]), tmp_path / "m", resume=True, progress=False)
+
+
+@pytest.mark.parametrize("method", ["simclr", "sscd", "vicreg", "simsiam", "byol", "dino"])
+def test_every_method_trains_a_few_steps(method: str, tiny_folder: Path, tmp_path: Path) -> None:
+    cfg = TrainConfig(method=method, epochs=1, batch_size=8, input_size=32, workers=0)
+    result = train(cfg, clean([tiny_folder]), tmp_path / method, progress=False)
+    assert result.steps == 2
+    enc = load_encoder(str(tmp_path / method), device="cpu")
+    assert enc.config.info["method"] == method
+    x = enc.embed([make_picture(1, (40, 40)), make_picture(2, (40, 40))])
+    assert np.isfinite(x).all()
+    torch.manual_seed(cfg.seed)  # train() starts from this same initialisation
+    start = _encoder(cfg).backbone.state_dict()
+    trained = enc.backbone.state_dict()
+    assert any(not torch.equal(start[k], trained[k]) for k in start if start[k].is_floating_point())
+
+
+def test_momentum_teacher_follows_the_student_without_gradients() -> None:
+    cfg = TrainConfig(input_size=32)
+    module = SSLModule(_encoder(cfg), "byol", 1e-2, 0.0, 10)
+    teacher = module.objective.teacher_features
+    assert not any(p.requires_grad for p in teacher.parameters())
+    opt = module.configure_optimizers()["optimizer"]
+    assert not any(p is q for g in opt.param_groups for p in g["params"] for q in teacher.parameters())
+    before = [p.clone() for p in teacher.parameters()]
+    x = torch.randn(8, 3, 32, 32)
+    loss = module.training_step((x, x.flip(3)), 0)
+    loss.backward()
+    opt.step()
+    module.training_step((x, x.flip(3)), 1)  # the update happens at the start of a step
+    moved = [not torch.equal(a, b) for a, b in zip(before, teacher.parameters())]
+    assert any(moved)
+
+
+def test_frozen_batch_norm_keeps_the_pretrained_statistics() -> None:
+    cfg = TrainConfig.for_init("default", input_size=64)
+    assert cfg.freeze_bn
+    module = SSLModule(_encoder(cfg), "simclr", 1e-4, 0.0, 10, freeze_bn=True)
+    module.train()
+    bns = [m for m in module.encoder.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns and not any(m.training for m in bns)
+    assert any(m.training for m in module.objective.modules())  # the heads' own batch norm still trains
+    stats = bns[0].running_mean.clone()
+    x = torch.randn(4, 3, 64, 64)
+    module.training_step((x, x.flip(3)), 0)
+    assert torch.equal(stats, bns[0].running_mean)

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from selfsim import __version__
-from selfsim.cli import calibrate_cmd, index_cmd, match_cmd, search_cmd, train_cmd
+from selfsim.cli import calibrate_cmd, export_cmd, index_cmd, match_cmd, search_cmd, train_cmd
 from selfsim.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, configure_logging, say
 from selfsim.errors import SelfsimError
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"selfsim {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (index_cmd, search_cmd, match_cmd, calibrate_cmd, train_cmd):
+    for module in (index_cmd, search_cmd, match_cmd, calibrate_cmd, train_cmd, export_cmd):
         module.add_parser(sub)
     return parser
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from selfsim.cli.common import add_common_args, progress, report_skipped, say
 from selfsim.data.cleaning import DEFAULT_MIN_SIDE, clean
+from selfsim.ssl.names import METHODS
 
 HELP = "learn an encoder from a folder of unlabeled images (self-supervised)"
 EPILOG = """examples:
@@ -17,7 +19,11 @@ EPILOG = """examples:
 The folder is cleaned first: unreadable files, pictures smaller than --min-side and
 exact duplicates are dropped and reported. Checkpoints are written to OUT/checkpoints
 every --checkpoint-every steps; the model (OUT/model.safetensors + OUT/config.json) only
-when training finishes, so a collapse or NaN never overwrites a good model."""
+when training finishes, so a collapse or NaN never overwrites a good model.
+
+Quality without labels: a tenth of the folder (at most 200 pictures) is held out,
+and before training and after each epoch selfsim reports how well the model finds
+edited copies (crops, rotations, JPEG, text, ...) of those pictures among them."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,8 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", choices=("scratch", "default"), default="scratch",
                    help="'scratch' trains --backbone from random weights; 'default' adapts the pretrained "
                    "EfficientNet-Lite0 (default: %(default)s)")
-    p.add_argument("--method", choices=("simclr", "vicreg", "sscd"), default=None,
-                   help="simclr, vicreg, or sscd (copy detection) (default: simclr; sscd with --init default)")
+    p.add_argument("--method", choices=METHODS, default=None,
+                   help="simclr, byol, simsiam, vicreg, dino, or sscd (copy detection) "
+                   "(default: simclr; sscd with --init default)")
     p.add_argument("--backbone", default=None, help="selfsim_small_cnn (default) or a timm model name")
     p.add_argument("--input-size", type=int, default=None, help="training view size (default: 32; 224 with --init default)")
     p.add_argument("--epochs", type=int, default=None, help="passes over the data (default: 10; 5 with --init default)")
@@ -37,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; 5e-5 with --init default)")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS", help="(default: 100)")
     p.add_argument("--seed", type=int, default=None, help="(default: 0)")
+    p.add_argument("--holdout", type=int, default=None, metavar="N",
+                   help="pictures kept out of training to measure copy retrieval each epoch, without labels "
+                   "(default: a tenth of the folder, at most 200; none under 50 pictures; 0 turns it off)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.ckpt")
     p.add_argument("--min-side", type=int, default=DEFAULT_MIN_SIDE,
                    help="drop pictures whose shorter side is smaller (default: %(default)s px)")
@@ -58,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig.for_init(
         args.init, method=args.method, backbone=args.backbone, input_size=args.input_size, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, seed=args.seed,
+        holdout=args.holdout,
     )
     from selfsim.data.files import find_images
 
@@ -68,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
     report_skipped([(d.path, d.reason) for d in data.dropped], args.quiet)
     say(f"training {cfg.method} ({cfg.init}, {cfg.backbone}, {cfg.input_size} px) on {len(data.kept)} images "
         f"for {cfg.epochs} epochs")
-    result = train(cfg, data, args.out, resume=args.resume, progress=not args.quiet)
+    from tqdm import tqdm
+
+    result = train(cfg, data, args.out, resume=args.resume, progress=not args.quiet,
+                   on_quality=lambda q: tqdm.write(str(q), file=sys.stderr))
     say(f"wrote {result.out}: {result.steps} steps ({result.steps_this_run} in this run, "
         f"{result.seconds / 60:.1f} min, "
         f"{result.steps_this_run * cfg.batch_size / max(result.seconds, 1e-9):.0f} images/s)")

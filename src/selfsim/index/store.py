@@ -13,8 +13,8 @@ from typing import Protocol
 import faiss
 import numpy as np
 
+from selfsim.atomic import atomic_write
 from selfsim.errors import SelfsimError
-from selfsim.index.atomic import atomic_write
 
 #: Collections up to this size are searched exactly; larger ones with HNSW.
 EXACT_SEARCH_LIMIT = 100_000

@@ -21,8 +21,14 @@ class EncoderConfig:
         backbone: timm model name (``tf_efficientnet_lite0``, ``resnet50``, ...).
         input_size: images are resized, without cropping, to ``input_size`` squared,
             so that nothing at the borders is lost (copies are often crops).
-        pooling: ``gem`` for CNN feature maps; ``token`` for transformers, whose
-            own head pools (CLS token or average, as timm defines it).
+        pooling: ``gem`` for CNN feature maps; ``avg`` for feature maps that can
+            be negative (an intermediate stage, see ``feature_level``); ``token``
+            for transformers, whose own head pools (CLS token or average, as timm
+            defines it).
+        feature_level: keep the backbone only up to this timm feature stage
+            (``model.feature_info``; e.g. 3 is EfficientNet's stride-16 stage) and
+            pool there; None keeps the whole backbone. Mid-level features suit
+            small pictures (Fashion-MNIST) better than the last, most ImageNet-bound ones.
         gem_p: GeM exponent.
         mean, std: per-channel normalisation applied to [0, 1] pixels.
         name: a label shown to users (``default``, a file name, a timm name).
@@ -37,10 +43,11 @@ class EncoderConfig:
     std: tuple[float, float, float] = INCEPTION_STD
     name: str = "default"
     info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    feature_level: int | None = None
 
     def __post_init__(self) -> None:
-        if self.pooling not in ("gem", "token"):
-            raise ModelError(f"unknown pooling '{self.pooling}'; choose from: gem, token")
+        if self.pooling not in ("gem", "avg", "token"):
+            raise ModelError(f"unknown pooling '{self.pooling}'; choose from: gem, avg, token")
         if not 32 <= self.input_size <= 1024:
             raise ModelError(f"input_size {self.input_size} out of range 32..1024")
 
@@ -64,4 +71,6 @@ class EncoderConfig:
         d = asdict(self)
         d.pop("name")
         d.pop("info")
+        if d["feature_level"] is None:  # absent before it existed: fingerprints stay the same
+            d.pop("feature_level")
         return json.dumps(d, sort_keys=True)

@@ -53,8 +53,13 @@ class Encoder(nn.Module):
         self.backbone = backbone
         self.pool = GeM(config.gem_p)
         self.weights_sha256 = weights_sha256
+        self.transform = self.make_transform(config)
+
+    @staticmethod
+    def make_transform(config: EncoderConfig) -> v2.Compose:
+        """PIL RGB image -> normalised (3, S, S) tensor, as ``config`` says."""
         s = config.input_size
-        self.transform = v2.Compose(
+        return v2.Compose(
             [
                 v2.Resize((s, s), interpolation=v2.InterpolationMode.BILINEAR, antialias=True),
                 v2.PILToTensor(),
@@ -78,14 +83,19 @@ class Encoder(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, S, S) normalised pixels -> (B, D) unit vectors."""
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) normalised pixels -> (B, D) pooled features, not yet normalised
+        (what self-supervised training works on)."""
         feats = self.backbone.forward_features(x)
         if feats.ndim == 4 and self.config.pooling == "gem":
-            pooled = self.pool(feats)
-        else:
-            pooled = self.backbone.forward_head(feats, pre_logits=True)
-        return F.normalize(pooled, dim=-1)
+            return self.pool(feats)
+        if feats.ndim == 4 and self.config.pooling == "avg":
+            return feats.mean((2, 3))
+        return self.backbone.forward_head(feats, pre_logits=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) normalised pixels -> (B, D) unit vectors."""
+        return F.normalize(self.pooled(x), dim=-1)
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         """One RGB image -> (3, S, S) tensor."""

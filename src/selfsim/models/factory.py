@@ -10,6 +10,7 @@ from typing import Any
 import timm
 import torch
 
+from selfsim.atomic import atomic_write
 from selfsim.data.files import file_sha256
 from selfsim.errors import ModelError
 from selfsim.models.checkpoint import load_into, read_state_dict
@@ -27,13 +28,28 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
-def create_backbone(name: str) -> Any:
-    """A backbone without classifier: selfsim's own small CNN, or any timm model."""
+def create_backbone(name: str, feature_level: int | None = None) -> Any:
+    """A backbone without classifier: selfsim's own small CNN, or any timm model,
+    cut after timm feature stage ``feature_level`` when it is given."""
     if name == SMALL_CNN:
+        if feature_level is not None:
+            raise ModelError(f"{SMALL_CNN} has no feature levels to cut at")
         return SmallCNN()
     if name not in timm.list_models():
         raise ModelError(_unknown_model_message(name))
-    return timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
+    model = timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
+    if feature_level is not None:
+        cut_backbone(model, feature_level)
+    return model
+
+
+def cut_backbone(model: Any, feature_level: int) -> None:
+    """Drop everything after timm feature stage ``feature_level`` (in place)."""
+    stages = len(getattr(model, "feature_info", []))
+    if not hasattr(model, "prune_intermediate_layers") or not 0 <= feature_level < stages:
+        raise ModelError(f"feature level {feature_level} is not available for this backbone "
+                         f"(it has {stages} feature stages)")
+    model.prune_intermediate_layers(indices=[feature_level], prune_norm=True, prune_head=True)
 
 
 
@@ -85,15 +101,20 @@ def timm_encoder(
 
 
 def save_encoder(encoder: Encoder, folder: str | Path) -> Path:
-    """Write a model folder: ``model.safetensors`` + ``config.json``."""
+    """Write a model folder: ``model.safetensors`` + ``config.json``, each atomically."""
     from safetensors.torch import save_file
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.backbone.state_dict().items()}
-    save_file(state, str(out / WEIGHTS_FILE), metadata={"format": "selfsim"})
-    (out / CONFIG_FILE).write_text(encoder.config.to_json() + "\n")
+    # Each file is replaced atomically: a crash leaves the old model or the new one, never half a file.
+    atomic_write(out / WEIGHTS_FILE, lambda tmp: save_file(state, tmp, metadata={"format": "selfsim"}))
+    atomic_write(out / CONFIG_FILE, lambda tmp: _write_text(tmp, encoder.config.to_json() + "\n"))
     return out
+
+
+def _write_text(path: str, text: str) -> None:
+    Path(path).write_text(text)
 
 
 def load_model_folder(path: str | Path, device: torch.device | str | None = None) -> Encoder:
@@ -108,7 +129,7 @@ def load_model_folder(path: str | Path, device: torch.device | str | None = None
         config = EncoderConfig.from_json(cfg_file.read_text())
     except (json.JSONDecodeError, TypeError) as e:
         raise ModelError(f"{cfg_file}: invalid model config ({e})") from None
-    backbone = create_backbone(config.backbone)
+    backbone = create_backbone(config.backbone, config.feature_level)
     load_into(backbone, read_state_dict(weights), str(weights))
     spec: dict[str, str | None] = {"model": str(folder.resolve()), "weights": None}
     return Encoder(config, backbone, file_sha256(weights), spec).to(device or default_device()).eval()

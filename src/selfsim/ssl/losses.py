@@ -15,8 +15,7 @@ from lightly.loss import DINOLoss, KoLeoLoss, NegativeCosineSimilarity, NTXentLo
 from torch import nn
 
 from selfsim.errors import SelfsimError
-
-METHODS = ("simclr", "byol", "simsiam", "vicreg", "dino", "sscd")
+from selfsim.ssl.names import METHODS
 
 
 class SSCDLoss(nn.Module):

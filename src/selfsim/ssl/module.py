@@ -11,12 +11,12 @@ import math
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from lightly.models.modules.heads import SimCLRProjectionHead, VICRegProjectionHead
 from torch import nn
 
 from selfsim.errors import SelfsimError
 from selfsim.models.encoder import Encoder
-from selfsim.ssl.losses import make_loss
+from selfsim.ssl.losses import METHODS
+from selfsim.ssl.methods import Features, make_method
 
 #: Normalised per-dimension spread below which embeddings count as collapsed.
 COLLAPSE_STD = 0.05
@@ -33,46 +33,49 @@ def spread(h: torch.Tensor) -> float:
     return float(z.std(dim=0).mean() * math.sqrt(z.shape[1]))
 
 
-def projection_head(method: str, dim: int) -> nn.Module:
-    if method == "vicreg":
-        return VICRegProjectionHead(dim, 2048, 2048)
-    return SimCLRProjectionHead(dim, 2048, 256)
-
-
 class SSLModule(pl.LightningModule):
-    """Two views -> backbone -> pooling -> projection head -> loss.
+    """Two views -> backbone -> pooling -> the method's heads -> loss.
 
     Args:
         encoder: what is trained (its backbone and pooling); saved after training.
-        method: ``simclr``, ``vicreg`` or ``sscd``.
+        method: one of :data:`selfsim.ssl.losses.METHODS`.
         lr, weight_decay: AdamW; the learning rate follows a cosine schedule with a
             short warm-up over ``max_steps``.
+        freeze_bn: the backbone's batch-norm layers stay in eval mode (their running
+            statistics are kept; their affine weights still train).
     """
 
-    def __init__(self, encoder: Encoder, method: str, lr: float, weight_decay: float, max_steps: int) -> None:
+    def __init__(self, encoder: Encoder, method: str, lr: float, weight_decay: float, max_steps: int,
+                 freeze_bn: bool = False) -> None:
         super().__init__()
-        if method not in ("simclr", "vicreg", "sscd"):
-            raise SelfsimError(f"method '{method}' is not trainable yet; choose from: simclr, vicreg, sscd")
+        if method not in METHODS:
+            raise SelfsimError(f"unknown method '{method}'; choose from: {', '.join(METHODS)}")
         self.encoder = encoder
+        self.features = Features(encoder)
         self.method = method
-        self.head = projection_head(method, encoder.dim)
-        self.loss_fn = make_loss(method)
+        self.objective = make_method(method, self.features, encoder.dim)
         self.lr, self.weight_decay, self.max_steps = lr, weight_decay, max_steps
+        self.freeze_bn = freeze_bn
         self.low_spread_checks = 0
         self.start_step = 0
 
+    def train(self, mode: bool = True) -> SSLModule:
+        super().train(mode)
+        if mode and self.freeze_bn:
+            teacher = getattr(self.objective, "teacher_features", None)
+            for part in (self.encoder, teacher):
+                for m in part.modules() if part is not None else ():
+                    if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                        m.eval()
+        return self
+
     def on_train_start(self) -> None:
         self.start_step = self.global_step  # > 0 after --resume
-    def pooled(self, x: torch.Tensor) -> torch.Tensor:
-        feats = self.encoder.backbone.forward_features(x)
-        if feats.ndim == 4 and self.encoder.config.pooling == "gem":
-            return self.encoder.pool(feats)
-        return self.encoder.backbone.forward_head(feats, pre_logits=True)
+
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x0, x1 = batch
-        h0, h1 = self.pooled(x0), self.pooled(x1)
-        loss = self.loss_fn(self.head(h0), self.head(h1))
+        loss, h0 = self.objective.step_loss(self.features, x0, x1, self.global_step, self.max_steps)
         if not torch.isfinite(loss):
             raise TrainingStopped(
                 f"loss became {float(loss)} at step {self.global_step}; the last good checkpoint is kept. "
@@ -90,7 +93,8 @@ class SSLModule(pl.LightningModule):
         return loss
 
     def configure_optimizers(self):  # type: ignore[no-untyped-def]
-        opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        trained = [p for p in self.parameters() if p.requires_grad]  # not the momentum teachers
+        opt = torch.optim.AdamW(trained, lr=self.lr, weight_decay=self.weight_decay)
         warmup = max(1, min(200, self.max_steps // 20))
 
         def factor(step: int) -> float:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -17,10 +18,11 @@ from selfsim.data.cleaning import CleanReport
 from selfsim.errors import SelfsimError
 from selfsim.models.config import INCEPTION_MEAN, INCEPTION_STD, EncoderConfig
 from selfsim.models.encoder import Encoder
-from selfsim.models.factory import create_backbone, default_encoder, save_encoder
+from selfsim.models.factory import create_backbone, cut_backbone, default_encoder, save_encoder
 from selfsim.models.small_cnn import NAME as SMALL_CNN
 from selfsim.ssl.data import ImageFiles
 from selfsim.ssl.module import SSLModule
+from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, QualityMonitor, split_holdout
 from selfsim.ssl.transforms import TwoViews, view_transform
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ class TrainConfig:
     """How to train.
 
     Attributes:
-        method: ``simclr``, ``vicreg`` or ``sscd`` (the copy-detection recipe).
+        method: one of ``selfsim.ssl.names.METHODS`` (``sscd`` is the copy-detection recipe).
         init: ``default`` (adapt the pretrained EfficientNet-Lite0), ``scratch``.
         backbone: for ``scratch``: ``selfsim_small_cnn`` or a timm name.
         input_size: side of the square training views.
@@ -41,6 +43,13 @@ class TrainConfig:
         checkpoint_every: steps between checkpoints (for ``--resume``).
         seed: recorded in the model file.
         workers: data-loading processes.
+        freeze_bn: keep the backbone's batch-norm statistics as they are (adapting a
+            pretrained encoder: re-estimating them on a new folder costs it more than
+            the training gains).
+        holdout: pictures kept out of training for the quality monitor (None: a
+            tenth of the folder, at most 200, none under 50 pictures).
+        feature_level: train and embed with the backbone cut after this timm
+            feature stage (see ``EncoderConfig.feature_level``); None: all of it.
     """
 
     method: str = "simclr"
@@ -54,6 +63,9 @@ class TrainConfig:
     checkpoint_every: int = 100
     seed: int = 0
     workers: int = 2
+    freeze_bn: bool = False
+    holdout: int | None = None
+    feature_level: int | None = None
 
     @classmethod
     def for_init(cls, init: str, **overrides: object) -> TrainConfig:
@@ -62,38 +74,50 @@ class TrainConfig:
         base = cls()
         if init == "default":
             base = replace(base, method="sscd", init="default", backbone="tf_efficientnet_lite0",
-                           input_size=224, epochs=5, batch_size=32, lr=5e-5)
+                           input_size=224, epochs=5, batch_size=32, lr=5e-5, freeze_bn=True)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """``steps`` in all; ``steps_this_run`` since this run started (after a resume)."""
+    """``steps`` in all; ``steps_this_run`` since this run started (after a resume);
+    ``quality``: the monitor's results, before training and after each epoch."""
 
     out: Path
     steps: int
     steps_this_run: int
     seconds: float
     images: int
+    quality: list[Quality] = field(default_factory=list)
 
 
 def _encoder(cfg: TrainConfig) -> Encoder:
+    """The encoder training starts from; cut at ``cfg.feature_level`` (pooled by
+    averaging, as mid-level features can be negative) when it is set."""
+    level = cfg.feature_level
+    pooling = "avg" if level is not None else "gem"
     if cfg.init == "default":
         enc = default_encoder(device="cpu")
-        return Encoder(replace(enc.config, input_size=cfg.input_size), enc.backbone, enc.weights_sha256)
+        if level is not None:
+            cut_backbone(enc.backbone, level)
+        config = replace(enc.config, input_size=cfg.input_size, feature_level=level, pooling=pooling)
+        return Encoder(config, enc.backbone, enc.weights_sha256)
     if cfg.init != "scratch":
         raise SelfsimError(f"unknown --init '{cfg.init}'; choose from: default, scratch")
-    config = EncoderConfig(backbone=cfg.backbone, input_size=cfg.input_size, mean=INCEPTION_MEAN, std=INCEPTION_STD)
-    return Encoder(config, create_backbone(cfg.backbone), weights_sha256="untrained")
+    config = EncoderConfig(backbone=cfg.backbone, input_size=cfg.input_size, mean=INCEPTION_MEAN, std=INCEPTION_STD,
+                           feature_level=level, pooling=pooling)
+    return Encoder(config, create_backbone(cfg.backbone, level), weights_sha256="untrained")
 
 
 def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, resume: bool = False,
-          progress: bool = True) -> TrainResult:
+          progress: bool = True, on_quality: Callable[[Quality], None] | None = None) -> TrainResult:
     """Train on ``data.kept`` and write a model folder to ``out``.
 
     Checkpoints go to ``out/checkpoints``; with ``resume`` training continues from
     the last one at the same step. The model folder is written only when training
     finishes: a collapse, NaN or interruption never overwrites a good model.
+    ``on_quality`` receives the label-free quality monitor's result before training
+    and after each epoch (see ``monitor.py``); it runs when pictures are held out.
     """
     out = Path(out)
     if len(data.kept) < 2:
@@ -107,19 +131,25 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     encoder = _encoder(cfg)
     views = TwoViews(view_transform("copy" if cfg.method == "sscd" else "generic", cfg.input_size,
                                     encoder.config.mean, encoder.config.std))
-    dataset = ImageFiles(data.kept, views, min_side=cfg.input_size)
+    train_files, held_out = split_holdout(data.kept, cfg.holdout, cfg.seed)
+    dataset = ImageFiles(train_files, views, min_side=cfg.input_size)
     batch = min(cfg.batch_size, len(dataset))
     loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True, num_workers=cfg.workers,
                         persistent_workers=cfg.workers > 0)
     max_steps = cfg.epochs * (len(dataset) // batch)
-    module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps)
+    module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps, freeze_bn=cfg.freeze_bn)
     ckpt = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.checkpoint_every, save_last=True, save_top_k=0)
+    callbacks: list[pl.Callback] = [ckpt]
+    monitor = None
+    if held_out:
+        monitor = QualityMonitor(CopyRetrievalProbe(held_out, cfg.seed), on_quality or (lambda q: log.info("%s", q)))
+        callbacks.append(monitor)
     trainer = pl.Trainer(
         max_epochs=cfg.epochs,
         accelerator="auto",
         devices=1,
         precision="16-mixed" if torch.cuda.is_available() else "32-true",
-        callbacks=[ckpt],
+        callbacks=callbacks,
         logger=False,
         enable_progress_bar=progress,
         enable_model_summary=False,
@@ -132,8 +162,11 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     trained = module.encoder.cpu().eval()
     info = {
         "method": cfg.method, "init": cfg.init, "seed": cfg.seed, "steps": trainer.global_step,
-        "train_config": asdict(cfg), "data": {"images": len(data.kept), "dropped": len(data.dropped)},
+        "train_config": asdict(cfg),
+        "data": {"images": len(train_files), "held_out": len(held_out), "dropped": len(data.dropped)},
+        "quality": monitor.as_info() if monitor else [],
     }
     config = replace(trained.config, name=out.name, info=info)
     save_encoder(Encoder(config, trained.backbone, "trained"), out)
-    return TrainResult(out, trainer.global_step, trainer.global_step - module.start_step, seconds, len(data.kept))
+    return TrainResult(out, trainer.global_step, trainer.global_step - module.start_step, seconds, len(train_files),
+                       monitor.history if monitor else [])

@@ -1,0 +1,66 @@
+"""Adaptation: the default encoder vs the same encoder adapted to the reference pictures.
+
+Builds the copy-detection set (copydet_data.py), then, as a user would:
+
+    selfsim train REFS --init default --out MODEL      # unlabeled; the queries are never seen
+    selfsim index REFS --index I --model MODEL
+    selfsim search --index I QUERIES --json -k 5
+
+and the same index/search with the un-adapted default encoder, in the same run.
+Both are scored with selfsim's normalised scores and with plain cosine (one view).
+
+    python benchmarks/adaptation.py [--seed 0] [-- extra selfsim train options]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import copydet_data
+from copy_detection import run_selfsim, score
+
+PLAIN = ["--no-flip", "--center-crop", "0", "--raw-scores"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("bench-out/adapt"))
+    ap.add_argument("--seed", type=int, default=0, help="which split and edits to draw")
+    ap.add_argument("train_args", nargs=argparse.REMAINDER, help="passed to `selfsim train` after --")
+    args = ap.parse_args()
+    truth = copydet_data.build(args.out, seed=args.seed)
+    refs = sorted((args.out / "refs").iterdir())
+    n_q = len(truth)
+    print(f"{len(refs)} references (the training folder), {n_q} queries "
+          f"({sum(v is None for v in truth.values())} with no original in the index)\n")
+
+    rows = []
+    for label, model, minutes in [("default encoder", None, None), ("adapted", args.out / "model", 0.0)]:
+        extra_index: list[str] = []
+        if model is not None:
+            extra = [a for a in args.train_args if a != "--"]
+            cmd = ["selfsim", "train", str(args.out / "refs"), "--init", "default", "--out", str(model), "-q", *extra]
+            print("train: " + " ".join(cmd), flush=True)
+            t0 = time.perf_counter()
+            subprocess.run(["rm", "-rf", str(model)], check=True)
+            subprocess.run(cmd, check=True)
+            minutes = (time.perf_counter() - t0) / 60
+            extra_index = ["--model", str(model)]
+        top, _, _ = run_selfsim(args.out, [], extra_index=extra_index)
+        raw, _, _ = run_selfsim(args.out, PLAIN, fresh=False)
+        rows.append((label, score(top, truth), score(raw, truth), minutes))
+
+    print("\n| encoder | micro-AP | recall@1 | micro-AP, plain cosine | recall@1, plain cosine | training (2-core CPU) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, m, r, minutes in rows:
+        t = "-" if minutes is None else f"{minutes:.1f} min"
+        print(f"| {label} | {m.micro_ap:.3f} | {m.recall_at_1:.3f} | {r.micro_ap:.3f} | {r.recall_at_1:.3f} | {t} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""ONNX export, and an encoder that runs the exported file with onnxruntime.
+
+The exported graph is :meth:`Encoder.forward`: normalised pixels (B, 3, S, S) in,
+unit vectors (B, D) out, with a dynamic batch axis. Preprocessing (resize to S x S,
+mean/std) stays outside the graph and is described by ``config.json``, written
+beside the ``.onnx`` file, so that any runtime can reproduce it;
+:class:`OnnxEncoder` does exactly what :class:`Encoder` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from selfsim.errors import ModelError
+from selfsim.models.config import EncoderConfig
+from selfsim.models.encoder import Encoder
+
+#: ONNX operator set; onnxruntime has supported it since 1.14.
+OPSET = 18
+INPUT, OUTPUT = "pixels", "embedding"
+
+
+def export_onnx(encoder: Encoder, out: str | os.PathLike[str]) -> Path:
+    """Write ``encoder`` as an ONNX file and its ``config.json`` beside it.
+
+    Args:
+        out: the ``.onnx`` file to write; ``out.with_suffix('.json')`` gets the config.
+
+    Raises:
+        ModelError: the ``onnx``/``onnxscript`` packages are missing, or export failed.
+    """
+    try:
+        import onnxscript  # noqa: F401  (the exporter needs it)
+    except ImportError:
+        raise ModelError("ONNX export needs the onnx extras: pip install 'selfsim[onnx]'") from None
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model = encoder.cpu().eval()
+    s = encoder.config.input_size
+    example = torch.zeros(2, 3, s, s)
+    tmp = out.with_name(out.name + ".part")
+    try:
+        # The exporter narrates each stage on stdout, which carries only data in selfsim.
+        with contextlib.redirect_stdout(io.StringIO()):
+            torch.onnx.export(
+                model, (example,), str(tmp), input_names=[INPUT], output_names=[OUTPUT],
+                dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=65536)},),
+                opset_version=OPSET, dynamo=True, external_data=False, verbose=False,
+            )
+    except Exception as e:  # the exporter raises many kinds; the user needs one line
+        tmp.unlink(missing_ok=True)
+        raise ModelError(f"ONNX export of {encoder.config.backbone} failed: {type(e).__name__}: {e}") from None
+    os.replace(tmp, out)
+    out.with_suffix(".json").write_text(encoder.config.to_json() + "\n")
+    return out
+
+
+class OnnxEncoder:
+    """Embeds decoded images with an exported ``.onnx`` file, on CPU, without PyTorch models.
+
+    Args:
+        path: the ``.onnx`` file; its ``.json`` config must sit beside it.
+        threads: onnxruntime intra-op threads (0: onnxruntime's default).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], threads: int = 0) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ModelError("running ONNX models needs onnxruntime: pip install 'selfsim[onnx]'") from None
+        path = Path(path)
+        cfg = path.with_suffix(".json")
+        if not path.is_file() or not cfg.is_file():
+            raise ModelError(f"{path}: expected an .onnx file with its .json config beside it")
+        self.config = EncoderConfig.from_json(cfg.read_text())
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        # The same preprocessing as the PyTorch encoder, by construction.
+        self._transform = Encoder.make_transform(self.config)
+
+    def embed(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray:
+        """float32 (N, D) unit vectors, as :meth:`Encoder.embed` returns."""
+        outs = []
+        for i in range(0, len(images), batch_size):
+            batch = torch.stack([self._transform(im) for im in images[i : i + batch_size]]).numpy()
+            outs.append(self.session.run([OUTPUT], {INPUT: batch})[0])
+        if not outs:
+            return np.empty((0, self.session.get_outputs()[0].shape[1]), np.float32)
+        return np.concatenate(outs).astype(np.float32)

@@ -1,0 +1,3 @@
+"""The names of the trainable methods, importable without loading PyTorch (for the CLI)."""
+
+METHODS = ("simclr", "byol", "simsiam", "vicreg", "dino", "sscd")

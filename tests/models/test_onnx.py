@@ -1,0 +1,44 @@
+"""ONNX export: the exported default encoder embeds real photos as PyTorch does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from selfsim.cli.main import main
+from selfsim.errors import ModelError
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.mark.slow
+def test_exported_default_encoder_agrees_with_pytorch(tmp_path: Path, encoder, capsys) -> None:
+    from selfsim.models.onnx import OnnxEncoder
+
+    out = tmp_path / "lite0.onnx"
+    assert main(["export", "default", "--onnx", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)  # stdout: only the path
+    assert out.with_suffix(".json").is_file()
+
+    photos = [Image.open(FIXTURES / n).convert("RGB") for n in ("baboon.jpg", "orange.jpg")]
+    photos.append(photos[0].transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((123, 77)))
+    a = OnnxEncoder(out).embed(photos, batch_size=2)  # batches of 2 and 1: the batch axis is dynamic
+    b = encoder.embed(photos)
+    assert a.shape == b.shape == (3, 1280)
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > 0.999
+    # and it still tells the photos apart
+    assert float(a[0] @ a[1]) < 0.9
+
+
+def test_onnx_file_without_its_config_is_refused(tmp_path: Path) -> None:
+    from selfsim.models.onnx import OnnxEncoder
+
+    (tmp_path / "m.onnx").write_bytes(b"not really")
+    with pytest.raises(ModelError, match="json config beside it"):
+        OnnxEncoder(tmp_path / "m.onnx")

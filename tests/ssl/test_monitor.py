@@ -1,0 +1,59 @@
+"""The label-free quality monitor: held-out pictures, edited copies, real numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from selfsim.data.files import find_images
+from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, split_holdout
+
+
+def test_default_encoder_finds_edited_copies_of_held_out_pictures(photo_dir: Path, encoder) -> None:
+    files = find_images([photo_dir])[0]
+    probe = CopyRetrievalProbe(files, seed=0)
+    assert len(probe) == 8 and all(c.mode == "RGB" for c in probe.copies)
+    m = probe.measure(encoder)
+    # 8 distinct pictures, each with one edited copy: a sound encoder finds most of them
+    assert m.recall_at_1 >= 0.6 and m.micro_ap >= 0.5
+    assert m.n_positives == 8
+
+
+def test_holdout_split_is_disjoint_seeded_and_sized(tmp_path: Path) -> None:
+    files = [tmp_path / f"{i}.png" for i in range(300)]
+    train, held = split_holdout(files, None, seed=1)
+    assert len(held) == 30 and len(train) == 270 and not set(train) & set(held)
+    assert split_holdout(files, None, seed=1) == (train, held)
+    assert split_holdout(files[:40], None, seed=1)[1] == []  # small folders: every picture trains
+    assert split_holdout(files[:10], 50, seed=0)[1].__len__() == 8  # always two left to train on
+    assert split_holdout(files, 0, seed=0)[1] == []
+
+
+def test_quality_reads_as_a_sentence() -> None:
+    assert str(Quality(0, 0.5, 0.75, 20)).endswith("before training: micro-AP 0.500, recall@1 0.750")
+    assert "after epoch 3" in str(Quality(3, 0.5, 0.75, 20))
+
+
+@pytest.mark.slow
+def test_training_reports_quality_before_and_after_each_epoch(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from conftest import make_picture
+
+    from selfsim.data.cleaning import clean
+    from selfsim.models import load_encoder
+    from selfsim.ssl.train import TrainConfig, train
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(20):
+        make_picture(i, (48, 48)).save(folder / f"{i}.png")
+    seen: list[Quality] = []
+    cfg = TrainConfig(method="simclr", epochs=2, batch_size=8, input_size=32, workers=0, holdout=4)
+    result = train(cfg, clean([folder]), tmp_path / "m", progress=False, on_quality=seen.append)
+    assert [q.epoch for q in seen] == [0, 1, 2] and all(q.pictures == 4 for q in seen)
+    assert result.images == 16 and result.steps == 4  # 16 training pictures, batches of 8
+    info = load_encoder(str(tmp_path / "m"), device="cpu").config.info
+    assert info["data"]["held_out"] == 4 and [q["epoch"] for q in info["quality"]] == [0, 1, 2]
