@@ -4,7 +4,10 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.selfsim-installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bench-train clean
+
+# The Fashion-MNIST recipe in BENCHMARKS.md.
+FMNIST_RECIPE = --init default --input-size 64 --feature-level 3 --method vicreg --lr 2e-5 --batch-size 128 --epochs 2 --workers 0
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "selfsim needs Python >= 3.11")'
@@ -28,6 +31,12 @@ bench: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/ingest_speed.py
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/homography.py
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/verify_latency.py
+
+# Training benchmarks: about 1.5 hours on a 2-core CPU (see BENCHMARKS.md for each command).
+bench-train: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/train_speed.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/adaptation.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/fashion_mnist.py -- $(FMNIST_RECIPE)
 
 clean:
 	rm -rf $(VENV) demo-out bench-out

@@ -19,5 +19,5 @@ def test_clean_drops_unreadable_small_and_duplicate_files(photo_dir: Path) -> No
     assert kept == sorted(["baboon.jpg", "orange.jpg", "fashion.png"] + [f"gen{i}.png" for i in range(6)])
     reasons = {Path(d.path).name: d.reason for d in report.dropped}
     assert set(reasons) == {"gen1_copy.png", "sliver.png", "broken.jpg", "notes.txt"}
-    assert reasons["gen1_copy.png"].startswith("exact duplicate of")
+    assert reasons["gen1_copy.png"].startswith("exact duplicate (of ")
     assert "too small: 8x40" in reasons["sliver.png"]

@@ -112,3 +112,13 @@ def test_cut_backbone_round_trips_and_keeps_the_default_fingerprint(encoder: Enc
     assert np.allclose(loaded.embed(img), cut.embed(img), atol=1e-6)
     with pytest.raises(ModelError, match="feature level 9"):
         cut_backbone(default_encoder(device="cpu").backbone, 9)
+
+
+def test_vision_transformer_embeds_one_vector_per_image(tmp_path: Path) -> None:
+    # transformers pool their own tokens (CLS); a token sequence must never leak out as "the embedding"
+    backbone = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=0)
+    save_file({k: v.contiguous() for k, v in backbone.state_dict().items()}, str(tmp_path / "vit.safetensors"))
+    enc = load_encoder("vit_tiny_patch16_224", weights=tmp_path / "vit.safetensors", device="cpu")
+    assert enc.config.pooling == "token"
+    x = enc.embed([Image.open(FIXTURES / "baboon.jpg").convert("RGB")])
+    assert x.shape == (1, 192) and np.isclose(np.linalg.norm(x), 1.0, atol=1e-5)

@@ -39,10 +39,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(default: simclr; sscd with --init default)")
     p.add_argument("--backbone", default=None, help="selfsim_small_cnn (default) or a timm model name")
     p.add_argument("--input-size", type=int, default=None, help="training view size (default: 32; 224 with --init default)")
-    p.add_argument("--epochs", type=int, default=None, help="passes over the data (default: 10; 5 with --init default)")
+    p.add_argument("--feature-level", type=int, default=None, metavar="N",
+                   help="cut the backbone after timm feature stage N and average-pool there; mid-level "
+                   "features suit small pictures (e.g. 3 with --init default: 112-d, stride 16) (default: all)")
+    p.add_argument("--epochs", type=int, default=None, help="passes over the data (default: 10; with --init default 5, and at least 150 steps)")
     p.add_argument("--batch-size", type=int, default=None, help="(default: 256; 32 with --init default)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; 5e-5 with --init default)")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS", help="(default: 100)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="data-loading processes (default: 2; 0 loads in the training process)")
     p.add_argument("--seed", type=int, default=None, help="(default: 0)")
     p.add_argument("--holdout", type=int, default=None, metavar="N",
                    help="pictures kept out of training to measure copy retrieval each epoch, without labels "
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig.for_init(
         args.init, method=args.method, backbone=args.backbone, input_size=args.input_size, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, seed=args.seed,
-        holdout=args.holdout,
+        holdout=args.holdout, feature_level=args.feature_level, workers=args.workers,
     )
     from selfsim.data.files import find_images
 
@@ -77,12 +82,10 @@ def run(args: argparse.Namespace) -> int:
     data = clean(args.paths, min_side=args.min_side, max_pixels=args.max_pixels, on_progress=bar.update)
     bar.close()
     report_skipped([(d.path, d.reason) for d in data.dropped], args.quiet)
-    say(f"training {cfg.method} ({cfg.init}, {cfg.backbone}, {cfg.input_size} px) on {len(data.kept)} images "
-        f"for {cfg.epochs} epochs")
     from tqdm import tqdm
 
     result = train(cfg, data, args.out, resume=args.resume, progress=not args.quiet,
-                   on_quality=lambda q: tqdm.write(str(q), file=sys.stderr))
+                   on_quality=lambda q: tqdm.write(str(q), file=sys.stderr), on_message=say)
     say(f"wrote {result.out}: {result.steps} steps ({result.steps_this_run} in this run, "
         f"{result.seconds / 60:.1f} min, "
         f"{result.steps_this_run * cfg.batch_size / max(result.seconds, 1e-9):.0f} images/s)")

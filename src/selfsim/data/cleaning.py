@@ -71,7 +71,7 @@ def clean(
             if reason is not None:
                 report.dropped.append(DroppedFile(str(path), reason))
             elif sha in seen:
-                report.dropped.append(DroppedFile(str(path), f"exact duplicate of {seen[sha]}"))
+                report.dropped.append(DroppedFile(str(path), f"exact duplicate (of {seen[sha]})"))
             else:
                 seen[sha] = path
                 report.kept.append(path)

@@ -32,7 +32,7 @@ class Encoder(nn.Module):
 
     Args:
         config: how inputs are prepared and features pooled.
-        backbone: a timm model created with ``num_classes=0, global_pool=''``.
+        backbone: a timm model created with ``num_classes=0`` (or selfsim's small CNN).
         weights_sha256: content hash of the weights, part of :attr:`fingerprint`.
         spec: ``{"model": ..., "weights": ...}`` that ``load_encoder`` accepts.
     """

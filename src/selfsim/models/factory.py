@@ -37,7 +37,9 @@ def create_backbone(name: str, feature_level: int | None = None) -> Any:
         return SmallCNN()
     if name not in timm.list_models():
         raise ModelError(_unknown_model_message(name))
-    model = timm.create_model(name, pretrained=False, num_classes=0, global_pool="")
+    # The model keeps its own global pooling: CNN feature maps are pooled by selfsim (GeM) from
+    # forward_features, but transformers pool their tokens (CLS or average) in forward_head.
+    model = timm.create_model(name, pretrained=False, num_classes=0)
     if feature_level is not None:
         cut_backbone(model, feature_level)
     return model

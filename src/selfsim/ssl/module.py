@@ -7,6 +7,7 @@ otherwise), checkpoints, resuming and DDP. This module only says what one step i
 from __future__ import annotations
 
 import math
+import time
 
 import pytorch_lightning as pl
 import torch
@@ -56,6 +57,8 @@ class SSLModule(pl.LightningModule):
         self.objective = make_method(method, self.features, encoder.dim)
         self.lr, self.weight_decay, self.max_steps = lr, weight_decay, max_steps
         self.freeze_bn = freeze_bn
+        self._last_step_at: float | None = None
+        self._rate: float | None = None
         self.low_spread_checks = 0
         self.start_step = 0
 
@@ -68,6 +71,9 @@ class SSLModule(pl.LightningModule):
                     if isinstance(m, nn.modules.batchnorm._BatchNorm):
                         m.eval()
         return self
+
+    def on_train_epoch_start(self) -> None:
+        self._last_step_at = None  # epoch boundaries (monitor, checkpoints) are not steps
 
     def on_train_start(self) -> None:
         self.start_step = self.global_step  # > 0 after --resume
@@ -90,6 +96,12 @@ class SSLModule(pl.LightningModule):
             )
         self.log("loss", loss, prog_bar=True)
         self.log("spread", s, prog_bar=True)
+        now = time.perf_counter()
+        if self._last_step_at is not None:  # images per second, smoothed over about 20 steps
+            rate = len(x0) / max(now - self._last_step_at, 1e-9)
+            self._rate = rate if self._rate is None else 0.95 * self._rate + 0.05 * rate
+            self.log("img/s", self._rate, prog_bar=True)
+        self._last_step_at = now
         return loss
 
     def configure_optimizers(self):  # type: ignore[no-untyped-def]

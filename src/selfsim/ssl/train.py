@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -40,6 +41,9 @@ class TrainConfig:
         backbone: for ``scratch``: ``selfsim_small_cnn`` or a timm name.
         input_size: side of the square training views.
         epochs, batch_size, lr, weight_decay: the optimisation.
+        min_steps: small folders get more epochs, so that training takes at least
+            this many steps (adapting to 65 photos in batches of 32 would otherwise
+            stop after 10).
         checkpoint_every: steps between checkpoints (for ``--resume``).
         seed: recorded in the model file.
         workers: data-loading processes.
@@ -57,6 +61,7 @@ class TrainConfig:
     backbone: str = SMALL_CNN
     input_size: int = 32
     epochs: int = 10
+    min_steps: int = 0
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -74,7 +79,7 @@ class TrainConfig:
         base = cls()
         if init == "default":
             base = replace(base, method="sscd", init="default", backbone="tf_efficientnet_lite0",
-                           input_size=224, epochs=5, batch_size=32, lr=5e-5, freeze_bn=True)
+                           input_size=224, epochs=5, min_steps=150, batch_size=32, lr=5e-5, freeze_bn=True)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
 
@@ -110,7 +115,8 @@ def _encoder(cfg: TrainConfig) -> Encoder:
 
 
 def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, resume: bool = False,
-          progress: bool = True, on_quality: Callable[[Quality], None] | None = None) -> TrainResult:
+          progress: bool = True, on_quality: Callable[[Quality], None] | None = None,
+          on_message: Callable[[str], None] | None = None) -> TrainResult:
     """Train on ``data.kept`` and write a model folder to ``out``.
 
     Checkpoints go to ``out/checkpoints``; with ``resume`` training continues from
@@ -118,6 +124,7 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     finishes: a collapse, NaN or interruption never overwrites a good model.
     ``on_quality`` receives the label-free quality monitor's result before training
     and after each epoch (see ``monitor.py``); it runs when pictures are held out.
+    ``on_message`` receives the plan (pictures, epochs, steps) before training starts.
     """
     out = Path(out)
     if len(data.kept) < 2:
@@ -136,16 +143,23 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     batch = min(cfg.batch_size, len(dataset))
     loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True, num_workers=cfg.workers,
                         persistent_workers=cfg.workers > 0)
-    max_steps = cfg.epochs * (len(dataset) // batch)
+    per_epoch = len(dataset) // batch
+    epochs = max(cfg.epochs, math.ceil(cfg.min_steps / per_epoch))
+    max_steps = epochs * per_epoch
+    if on_message is not None:
+        on_message(f"training {cfg.method} ({cfg.init}, {encoder.config.backbone}, {cfg.input_size} px) on "
+                   f"{len(train_files)} pictures ({len(held_out)} held out for the quality monitor): "
+                   f"{epochs} epochs of {per_epoch} steps, batches of {batch}")
     module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps, freeze_bn=cfg.freeze_bn)
     ckpt = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.checkpoint_every, save_last=True, save_top_k=0)
     callbacks: list[pl.Callback] = [ckpt]
     monitor = None
     if held_out:
-        monitor = QualityMonitor(CopyRetrievalProbe(held_out, cfg.seed), on_quality or (lambda q: log.info("%s", q)))
+        monitor = QualityMonitor(CopyRetrievalProbe(held_out, cfg.seed), on_quality or (lambda q: log.info("%s", q)),
+                                 every=max(1, round(epochs / 10)))
         callbacks.append(monitor)
     trainer = pl.Trainer(
-        max_epochs=cfg.epochs,
+        max_epochs=epochs,
         accelerator="auto",
         devices=1,
         precision="16-mixed" if torch.cuda.is_available() else "32-true",
