@@ -29,6 +29,14 @@ def make_picture(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
     return img
 
 
+def picture_folder(folder: Path, n: int, size: tuple[int, int] = (40, 40)) -> Path:
+    """``folder`` with ``n`` distinct small generated pictures, 0.png ... (for training tests)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        make_picture(i, size).save(folder / f"{i}.png")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def encoder():
     from selfsim.models import default_encoder

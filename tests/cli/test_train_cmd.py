@@ -10,15 +10,12 @@ import pytest
 from selfsim.cli.main import main
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from conftest import make_picture  # noqa: E402
+from conftest import make_picture, picture_folder  # noqa: E402
 
 
 @pytest.fixture()
 def tiny_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    for i in range(20):
-        make_picture(i, (40, 40)).save(folder / f"{i}.png")
+    folder = picture_folder(tmp_path / "imgs", 20)
     (folder / "notes.txt").write_text("not a picture")
     make_picture(0, (40, 40)).save(folder / "dup.png")  # same bytes as 0.png
     return folder

@@ -40,16 +40,13 @@ def test_training_reports_quality_before_and_after_each_epoch(tmp_path: Path) ->
     import sys
 
     sys.path.insert(0, str(Path(__file__).parents[1]))
-    from conftest import make_picture
+    from conftest import picture_folder
 
     from selfsim.data.cleaning import clean
     from selfsim.models import load_encoder
     from selfsim.ssl.train import TrainConfig, train
 
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    for i in range(20):
-        make_picture(i, (48, 48)).save(folder / f"{i}.png")
+    folder = picture_folder(tmp_path / "imgs", 20, (48, 48))
     seen: list[Quality] = []
     cfg = TrainConfig(method="simclr", epochs=2, batch_size=8, input_size=32, workers=0, holdout=4)
     result = train(cfg, clean([folder]), tmp_path / "m", progress=False, on_quality=seen.append)

@@ -15,16 +15,12 @@ from selfsim.ssl.module import SSLModule, TrainingStopped, spread
 from selfsim.ssl.train import TrainConfig, _encoder, train
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from conftest import make_picture  # noqa: E402
+from conftest import make_picture, picture_folder  # noqa: E402
 
 
 @pytest.fixture()
 def tiny_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    for i in range(16):
-        make_picture(i, (40, 40)).save(folder / f"{i}.png")
-    return folder
+    return picture_folder(tmp_path / "imgs", 16)
 
 
 def test_train_writes_a_model_that_indexes_and_resumes(tiny_folder: Path, tmp_path: Path) -> None:
