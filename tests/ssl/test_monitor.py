@@ -26,7 +26,7 @@ def test_holdout_split_is_disjoint_seeded_and_sized(tmp_path: Path) -> None:
     assert len(held) == 30 and len(train) == 270 and not set(train) & set(held)
     assert split_holdout(files, None, seed=1) == (train, held)
     assert split_holdout(files[:40], None, seed=1)[1] == []  # small folders: every picture trains
-    assert split_holdout(files[:10], 50, seed=0)[1].__len__() == 8  # always two left to train on
+    assert len(split_holdout(files[:10], 50, seed=0)[1]) == 8  # always two left to train on
     assert split_holdout(files, 0, seed=0)[1] == []
 
 

@@ -16,7 +16,6 @@ from torch import nn
 
 from selfsim.errors import SelfsimError
 from selfsim.models.encoder import Encoder
-from selfsim.ssl.losses import METHODS
 from selfsim.ssl.methods import Features, make_method
 
 #: Normalised per-dimension spread below which embeddings count as collapsed.
@@ -49,12 +48,10 @@ class SSLModule(pl.LightningModule):
     def __init__(self, encoder: Encoder, method: str, lr: float, weight_decay: float, max_steps: int,
                  freeze_bn: bool = False) -> None:
         super().__init__()
-        if method not in METHODS:
-            raise SelfsimError(f"unknown method '{method}'; choose from: {', '.join(METHODS)}")
         self.encoder = encoder
         self.features = Features(encoder)
         self.method = method
-        self.objective = make_method(method, self.features, encoder.dim)
+        self.objective = make_method(method, self.features, encoder.dim)  # raises for an unknown method
         self.lr, self.weight_decay, self.max_steps = lr, weight_decay, max_steps
         self.freeze_bn = freeze_bn
         self._last_step_at: float | None = None

@@ -93,7 +93,13 @@ class TrainResult:
     steps_this_run: int
     seconds: float
     images: int
+    batch_size: int
     quality: list[Quality] = field(default_factory=list)
+
+    @property
+    def images_per_second(self) -> float:
+        """Training images (not views) per second in this run."""
+        return self.steps_this_run * self.batch_size / max(self.seconds, 1e-9)
 
 
 def _encoder(cfg: TrainConfig) -> Encoder:
@@ -183,4 +189,4 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     config = replace(trained.config, name=out.name, info=info)
     save_encoder(Encoder(config, trained.backbone, "trained"), out)
     return TrainResult(out, trainer.global_step, trainer.global_step - module.start_step, seconds, len(train_files),
-                       monitor.history if monitor else [])
+                       batch, monitor.history if monitor else [])
