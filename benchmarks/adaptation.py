@@ -18,7 +18,10 @@ import argparse
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import copydet_data
@@ -39,7 +42,7 @@ def main() -> None:
     print(f"{len(refs)} references (the training folder), {n_q} queries "
           f"({sum(v is None for v in truth.values())} with no original in the index)\n")
 
-    rows = []
+    rows, tops = [], []
     for label, model, minutes in [("default encoder", None, None), ("adapted", args.out / "model", 0.0)]:
         extra_index: list[str] = []
         if model is not None:
@@ -54,12 +57,25 @@ def main() -> None:
         top, _, _ = run_selfsim(args.out, [], extra_index=extra_index)
         raw, _, _ = run_selfsim(args.out, PLAIN, fresh=False)
         rows.append((label, score(top, truth), score(raw, truth), minutes))
+        tops += [(f"{label}", top), (f"{label}, plain cosine", raw)]
 
     print("\n| encoder | micro-AP | recall@1 | micro-AP, plain cosine | recall@1, plain cosine | training (2-core CPU) |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, m, r, minutes in rows:
         t = "-" if minutes is None else f"{minutes:.1f} min"
         print(f"| {label} | {m.micro_ap:.3f} | {m.recall_at_1:.3f} | {r.micro_ap:.3f} | {r.recall_at_1:.3f} | {t} |")
+
+    edits = copydet_data.edits_of(args.out)
+    per: dict[str, list[list[bool]]] = defaultdict(lambda: [[] for _ in tops])
+    for q, ref in truth.items():
+        if ref is not None:
+            for i, (_, top) in enumerate(tops):
+                per["chain" if "+" in edits[q] else edits[q]][i].append(top[q][0] == ref)
+    print("\nrecall@1 per edit:\n")
+    print("| edit | n | " + " | ".join(name for name, _ in tops) + " |")
+    print("|---|---:|" + "---:|" * len(tops))
+    for kind in sorted(per):
+        print(f"| {kind} | {len(per[kind][0])} | " + " | ".join(f"{np.mean(v):.2f}" for v in per[kind]) + " |")
 
 
 if __name__ == "__main__":

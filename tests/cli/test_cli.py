@@ -40,6 +40,8 @@ def test_index_then_search_json(photo_dir: Path, tmp_path: Path) -> None:
         assert len(r["hits"]) == 3
         scores = [h["score"] for h in r["hits"]]
         assert scores == sorted(scores, reverse=True)
+        top = r["hits"][0]
+        assert top["similarity"] > 0.95 and top["verified"] is False  # the picture itself
 
     table = selfsim("search", "--index", str(idx), str(photo_dir / "orange.jpg"), "-k", "2")
     assert table.returncode == 0 and "orange.jpg" in table.stdout.splitlines()[1]

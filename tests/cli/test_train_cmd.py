@@ -29,8 +29,9 @@ def test_train_then_index_then_export(tiny_folder: Path, tmp_path: Path, capsys)
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "skipped 2 file(s): 1 not an image file, 1 exact duplicate\n" in err
-    assert "on 16 pictures (4 held out for the quality monitor): 1 epochs of 2 steps" in err
-    assert "held-out pictures before training: micro-AP" in err and "after epoch 1" in err
+    assert "on 16 pictures (4 held out as the quality monitor's distractors): 1 epochs of 2 steps" in err
+    assert "finding copies of 16 pictures and 4 held-out ones before training: micro-AP" in err
+    assert "after epoch 1" in err
     assert f"wrote {model}" in err
 
     assert main(["index", str(tiny_folder), "--index", str(tmp_path / "idx"), "--model", str(model), "-q"]) == 0
@@ -48,6 +49,13 @@ def test_unknown_method_is_a_usage_error(tiny_folder: Path, tmp_path: Path) -> N
     with pytest.raises(SystemExit) as e:
         main(["train", str(tiny_folder), "--out", str(tmp_path / "m"), "--method", "mocov9"])
     assert e.value.code == 2
+
+
+def test_unknown_copy_edit_is_one_line_before_the_folder_is_read(tmp_path: Path, capsys) -> None:
+    argv = ["train", str(tmp_path / "missing"), "--out", str(tmp_path / "m"), "--method", "sscd", "--edits", "crop,mirror"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: unknown copy edit(s) mirror; choose from: blur, border")
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from selfsim.cli.main import main
@@ -42,3 +43,16 @@ def test_onnx_file_without_its_config_is_refused(tmp_path: Path) -> None:
     (tmp_path / "m.onnx").write_bytes(b"not really")
     with pytest.raises(ModelError, match="json config beside it"):
         OnnxEncoder(tmp_path / "m.onnx")
+
+
+def test_export_leaves_the_callers_encoder_as_it_was(tmp_path: Path) -> None:
+    from selfsim.models.onnx import OnnxEncoder, export_onnx
+    from selfsim.ssl.train import TrainConfig, _encoder
+
+    enc = _encoder(TrainConfig(input_size=32)).train()
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    export_onnx(enc, tmp_path / "small.onnx")
+    assert enc.training  # not switched to eval mode behind the caller's back
+    assert all(torch.equal(before[k], v) for k, v in enc.state_dict().items())
+    pics = [Image.open(FIXTURES / "baboon.jpg").convert("RGB")]
+    assert float((OnnxEncoder(tmp_path / "small.onnx").embed(pics) * enc.eval().embed(pics)).sum()) > 0.999

@@ -10,14 +10,33 @@ from selfsim.data.files import find_images
 from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, split_holdout
 
 
-def test_default_encoder_finds_edited_copies_of_held_out_pictures(photo_dir: Path, encoder) -> None:
+def test_default_encoder_finds_edited_copies_and_ignores_unindexed_ones(photo_dir: Path, encoder) -> None:
     files = find_images([photo_dir])[0]
-    probe = CopyRetrievalProbe(files, seed=0)
-    assert len(probe) == 8 and all(c.mode == "RGB" for c in probe.copies)
+    probe = CopyRetrievalProbe(files[:6], files[6:], seed=0, side=256)
+    assert len(probe) == 6 and probe.distractors == 2 and len(probe.copies) == 8
+    assert all(c.mode == "RGB" for c in probe.copies) and all(max(o.size) <= 256 for o in probe.originals)
     m = probe.measure(encoder)
-    # 8 distinct pictures, each with one edited copy: a sound encoder finds most of them
+    # 6 indexed pictures, a copy of each and copies of 2 that are not indexed: a sound
+    # encoder finds most of the 6
     assert m.recall_at_1 >= 0.6 and m.micro_ap >= 0.5
-    assert m.n_positives == 8
+    assert m.n_positives == 6 and m.n_queries == 8
+
+
+def test_the_probe_indexes_a_fixed_sample_of_big_folders(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from conftest import picture_folder
+
+    from selfsim.ssl import monitor
+
+    files = sorted(picture_folder(tmp_path / "imgs", 12, (32, 32)).iterdir())
+    old, monitor.MAX_INDEXED = monitor.MAX_INDEXED, 5
+    try:
+        a, b = CopyRetrievalProbe(files, seed=3), CopyRetrievalProbe(files, seed=3)
+    finally:
+        monitor.MAX_INDEXED = old
+    assert len(a) == 5 and [im.tobytes() for im in a.originals] == [im.tobytes() for im in b.originals]
 
 
 def test_holdout_split_is_disjoint_seeded_and_sized(tmp_path: Path) -> None:
@@ -31,8 +50,8 @@ def test_holdout_split_is_disjoint_seeded_and_sized(tmp_path: Path) -> None:
 
 
 def test_quality_reads_as_a_sentence() -> None:
-    assert str(Quality(0, 0.5, 0.75, 20)).endswith("before training: micro-AP 0.500, recall@1 0.750")
-    assert "after epoch 3" in str(Quality(3, 0.5, 0.75, 20))
+    assert str(Quality(0, 0.5, 0.75, 20)) == "finding copies of 20 pictures before training: micro-AP 0.500, recall@1 0.750"
+    assert "20 pictures and 4 held-out ones after epoch 3" in str(Quality(3, 0.5, 0.75, 20, 4))
 
 
 @pytest.mark.slow
@@ -50,7 +69,7 @@ def test_training_reports_quality_before_and_after_each_epoch(tmp_path: Path) ->
     seen: list[Quality] = []
     cfg = TrainConfig(method="simclr", epochs=2, batch_size=8, input_size=32, workers=0, holdout=4)
     result = train(cfg, clean([folder]), tmp_path / "m", progress=False, on_quality=seen.append)
-    assert [q.epoch for q in seen] == [0, 1, 2] and all(q.pictures == 4 for q in seen)
+    assert [q.epoch for q in seen] == [0, 1, 2] and all(q.pictures == 16 and q.distractors == 4 for q in seen)
     assert result.images == 16 and result.steps == 4  # 16 training pictures, batches of 8
     info = load_encoder(str(tmp_path / "m"), device="cpu").config.info
     assert info["data"]["held_out"] == 4 and [q["epoch"] for q in info["quality"]] == [0, 1, 2]

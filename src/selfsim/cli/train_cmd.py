@@ -12,6 +12,7 @@ from selfsim.ssl.names import METHODS
 HELP = "learn an encoder from a folder of unlabeled images (self-supervised)"
 EPILOG = """examples:
   selfsim train ~/Pictures --init default --out my-model      # adapt the default encoder
+  selfsim train scans/ --init default --edits crop,jpeg,text,color,blur --out scan-model   # no flips
   selfsim train digits/ --out small-model --method vicreg      # small CNN from scratch, 32 px
   selfsim train digits/ --out small-model --resume             # continue after an interruption
   selfsim index ~/Pictures --index pics.idx --model my-model   # then use it like any model
@@ -21,9 +22,10 @@ exact duplicates are dropped and reported. Checkpoints are written to OUT/checkp
 every --checkpoint-every steps; the model (OUT/model.safetensors + OUT/config.json) only
 when training finishes, so a collapse or NaN never overwrites a good model.
 
-Quality without labels: a tenth of the folder (at most 200 pictures) is held out,
-and before training and after each epoch selfsim reports how well the model finds
-edited copies (crops, rotations, JPEG, text, ...) of those pictures among them."""
+Quality without labels: before training and about ten times during it, selfsim
+reports how well the model finds edited copies (crops, rotations, JPEG, text, ...)
+of up to 200 of the folder's pictures, while copies of held-out pictures (a tenth
+of the folder, at most 200, none under 50 pictures) must find nothing."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,14 +46,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "features suit small pictures (e.g. 3 with --init default: 112-d, stride 16) (default: all)")
     p.add_argument("--epochs", type=int, default=None, help="passes over the data (default: 10; with --init default 5, and at least 150 steps)")
     p.add_argument("--batch-size", type=int, default=None, help="(default: 256; 32 with --init default)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; 5e-5 with --init default)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; 1e-4 with --init default)")
+    p.add_argument("--edits", default=None, metavar="NAMES",
+                   help="for --method sscd: the edits that make a copy in your pictures, comma-separated, from "
+                   "blur, border, color, crop, flip, grayscale, jpeg, noise, paste, perspective, pixelate, rotate, "
+                   "stretch, text (default: all; e.g. leave out flip for documents)")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS", help="(default: 100)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="data-loading processes (default: 2; 0 loads in the training process)")
     p.add_argument("--seed", type=int, default=None, help="(default: 0)")
     p.add_argument("--holdout", type=int, default=None, metavar="N",
-                   help="pictures kept out of training to measure copy retrieval each epoch, without labels "
-                   "(default: a tenth of the folder, at most 200; none under 50 pictures; 0 turns it off)")
+                   help="pictures kept out of training; the quality monitor checks that copies of them are not "
+                   "matched (default: a tenth of the folder, at most 200; none under 50 pictures)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.ckpt")
     p.add_argument("--min-side", type=int, default=DEFAULT_MIN_SIDE,
                    help="drop pictures whose shorter side is smaller (default: %(default)s px)")
@@ -74,7 +80,12 @@ def run(args: argparse.Namespace) -> int:
         args.init, method=args.method, backbone=args.backbone, input_size=args.input_size, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, seed=args.seed,
         holdout=args.holdout, feature_level=args.feature_level, workers=args.workers,
+        copy_edits=tuple(e.strip() for e in args.edits.split(",") if e.strip()) if args.edits else None,
     )
+    if cfg.copy_edits is not None:
+        from selfsim.ssl.transforms import copy_edit_names
+
+        copy_edit_names(cfg.copy_edits)  # a typo is reported before the folder is read
     from selfsim.data.files import find_images
 
     n = len(find_images(args.paths)[0])

@@ -10,6 +10,7 @@ beside the ``.onnx`` file, so that any runtime can reproduce it;
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import os
 from collections.abc import Sequence
@@ -43,7 +44,7 @@ def export_onnx(encoder: Encoder, out: str | os.PathLike[str]) -> Path:
         raise ModelError("ONNX export needs the onnx extras: pip install 'selfsim[onnx]'") from None
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    model = encoder.cpu().eval()
+    model = copy.deepcopy(encoder).cpu().eval()  # the caller's encoder keeps its device and mode
     s = encoder.config.input_size
     example = torch.zeros(2, 3, s, s)
     tmp = out.with_name(out.name + ".part")

@@ -35,5 +35,6 @@ class QueryResult:
     def to_json_dict(self) -> dict[str, object]:
         return {
             "query": self.query,
-            "hits": [{"path": h.path, "score": round(h.score, 6)} for h in self.hits],
+            "hits": [{"path": h.path, "score": round(h.score, 6), "similarity": round(h.similarity, 6),
+                      "verified": h.verified} for h in self.hits],
         }

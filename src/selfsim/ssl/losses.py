@@ -19,14 +19,22 @@ from selfsim.ssl.names import METHODS
 
 
 class SSCDLoss(nn.Module):
-    """NT-Xent between two views plus ``koleo_weight`` x KoLeo on both views' embeddings.
+    """NT-Xent between two views plus ``koleo_weight`` x KoLeo within each view.
+
+    KoLeo is computed on each view's embeddings separately and averaged: over both
+    views at once, every embedding's nearest neighbour would be its own copy, and
+    the regulariser would push copies apart, against the contrastive term.
 
     Args:
         temperature: NT-Xent temperature (SSCD: 0.05).
-        koleo_weight: weight of the entropy regulariser (SSCD: 30).
+        koleo_weight: weight of the entropy regulariser. SSCD used 30 on a 512-d
+            projection with batches of 4,096; selfsim trains the descriptor itself
+            with batches of about 32, where 30 swamps the contrastive term (adapting
+            to the 67 benchmark references, plain-cosine micro-AP went 0.900 -> 0.895
+            with 30 and 0.900 -> 0.971 with 1 in the same 2.5 minutes).
     """
 
-    def __init__(self, temperature: float = 0.05, koleo_weight: float = 30.0) -> None:
+    def __init__(self, temperature: float = 0.05, koleo_weight: float = 1.0) -> None:
         super().__init__()
         self.contrastive = NTXentLoss(temperature=temperature)
         self.koleo = KoLeoLoss()
@@ -34,8 +42,8 @@ class SSCDLoss(nn.Module):
 
     def forward(self, out0: torch.Tensor, out1: torch.Tensor) -> torch.Tensor:
         """out0, out1: (B, D) embeddings of two views of the same B images."""
-        z = nn.functional.normalize(torch.cat([out0, out1]), dim=1)
-        return self.contrastive(out0, out1) + self.koleo_weight * self.koleo(z)
+        spread = 0.5 * (self.koleo(nn.functional.normalize(out0, dim=1)) + self.koleo(nn.functional.normalize(out1, dim=1)))
+        return self.contrastive(out0, out1) + self.koleo_weight * spread
 
 
 def make_loss(method: str, **kwargs: float) -> nn.Module:

@@ -4,7 +4,10 @@ Each method is a ``nn.Module`` holding its heads (and, for BYOL and DINO, a
 momentum teacher), so that checkpoints and ``--resume`` carry all of it. The
 heads, losses and momentum utilities are lightly's; only the wiring is here.
 
-- ``simclr``, ``sscd``: a projection head and a contrastive loss (SSCD adds KoLeo).
+- ``simclr``: a projection head and a contrastive loss.
+- ``sscd``: the contrastive loss (plus KoLeo) on the descriptor itself, with no
+  projection head, as SSCD trains: copy detection compares exactly these vectors,
+  so the invariance to edits must be learned there, not in a head that is thrown away.
 - ``vicreg``: an expander and the variance-invariance-covariance loss.
 - ``simsiam``: projection + prediction heads, stop-gradient on the other view.
 - ``byol``: like SimSiam, but targets come from an exponential-moving-average teacher.
@@ -57,11 +60,17 @@ class Method(nn.Module):
 
 
 class TwoBranch(Method):
-    """SimCLR, SSCD, VICReg: one head, a symmetric loss of both views' projections."""
+    """SimCLR, SSCD, VICReg: one head (none for SSCD), a symmetric loss of both views' outputs."""
 
     def __init__(self, method: str, dim: int) -> None:
         super().__init__()
-        self.head = VICRegProjectionHead(dim, 2048, 2048) if method == "vicreg" else SimCLRProjectionHead(dim, 2048, 256)
+        self.head: nn.Module
+        if method == "vicreg":
+            self.head = VICRegProjectionHead(dim, 2048, 2048)
+        elif method == "sscd":
+            self.head = nn.Identity()
+        else:
+            self.head = SimCLRProjectionHead(dim, 2048, 256)
         self.loss = make_loss(method)
 
     def step_loss(self, features: Features, x0: torch.Tensor, x1: torch.Tensor, step: int, max_steps: int

@@ -24,7 +24,7 @@ from selfsim.models.small_cnn import NAME as SMALL_CNN
 from selfsim.ssl.data import ImageFiles
 from selfsim.ssl.module import SSLModule
 from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, QualityMonitor, split_holdout
-from selfsim.ssl.transforms import TwoViews, view_transform
+from selfsim.ssl.transforms import CopyPair, TwoViews, view_transform
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,13 @@ class TrainConfig:
         freeze_bn: keep the backbone's batch-norm statistics as they are (adapting a
             pretrained encoder: re-estimating them on a new folder costs it more than
             the training gains).
-        holdout: pictures kept out of training for the quality monitor (None: a
-            tenth of the folder, at most 200, none under 50 pictures).
+        holdout: pictures kept out of training, whose copies the quality monitor
+            must not match (None: a tenth of the folder, at most 200, none under 50
+            pictures).
         feature_level: train and embed with the backbone cut after this timm
             feature stage (see ``EncoderConfig.feature_level``); None: all of it.
+        copy_edits: for ``sscd``, the edits a training copy may get (names from
+            ``selfsim.ssl.transforms.COPY_EDITS``); None: all of them.
     """
 
     method: str = "simclr"
@@ -71,6 +74,7 @@ class TrainConfig:
     freeze_bn: bool = False
     holdout: int | None = None
     feature_level: int | None = None
+    copy_edits: tuple[str, ...] | None = None
 
     @classmethod
     def for_init(cls, init: str, **overrides: object) -> TrainConfig:
@@ -79,7 +83,7 @@ class TrainConfig:
         base = cls()
         if init == "default":
             base = replace(base, method="sscd", init="default", backbone="tf_efficientnet_lite0",
-                           input_size=224, epochs=5, min_steps=150, batch_size=32, lr=5e-5, freeze_bn=True)
+                           input_size=224, epochs=5, min_steps=150, batch_size=32, lr=1e-4, freeze_bn=True)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
 
@@ -129,7 +133,7 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     the last one at the same step. The model folder is written only when training
     finishes: a collapse, NaN or interruption never overwrites a good model.
     ``on_quality`` receives the label-free quality monitor's result before training
-    and after each epoch (see ``monitor.py``); it runs when pictures are held out.
+    and after epochs (see ``monitor.py``).
     ``on_message`` receives the plan (pictures, epochs, steps) before training starts.
     """
     out = Path(out)
@@ -142,8 +146,9 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     torch.set_float32_matmul_precision("high")
     encoder = _encoder(cfg)
-    views = TwoViews(view_transform("copy" if cfg.method == "sscd" else "generic", cfg.input_size,
-                                    encoder.config.mean, encoder.config.std))
+    mean, std = encoder.config.mean, encoder.config.std
+    views = (CopyPair(cfg.input_size, mean, std, edits=cfg.copy_edits) if cfg.method == "sscd"
+             else TwoViews(view_transform(cfg.input_size, mean, std)))
     train_files, held_out = split_holdout(data.kept, cfg.holdout, cfg.seed)
     dataset = ImageFiles(train_files, views, min_side=cfg.input_size)
     batch = min(cfg.batch_size, len(dataset))
@@ -154,16 +159,14 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     max_steps = epochs * per_epoch
     if on_message is not None:
         on_message(f"training {cfg.method} ({cfg.init}, {encoder.config.backbone}, {cfg.input_size} px) on "
-                   f"{len(train_files)} pictures ({len(held_out)} held out for the quality monitor): "
+                   f"{len(train_files)} pictures ({len(held_out)} held out as the quality monitor's distractors): "
                    f"{epochs} epochs of {per_epoch} steps, batches of {batch}")
     module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps, freeze_bn=cfg.freeze_bn)
     ckpt = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.checkpoint_every, save_last=True, save_top_k=0)
     callbacks: list[pl.Callback] = [ckpt]
-    monitor = None
-    if held_out:
-        monitor = QualityMonitor(CopyRetrievalProbe(held_out, cfg.seed), on_quality or (lambda q: log.info("%s", q)),
-                                 every=max(1, round(epochs / 10)))
-        callbacks.append(monitor)
+    probe = CopyRetrievalProbe(train_files, held_out, cfg.seed, side=max(2 * cfg.input_size, 64))
+    monitor = QualityMonitor(probe, on_quality or (lambda q: log.info("%s", q)), every=max(1, round(epochs / 10)))
+    callbacks.append(monitor)
     trainer = pl.Trainer(
         max_epochs=epochs,
         accelerator="auto",
@@ -184,9 +187,9 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
         "method": cfg.method, "init": cfg.init, "seed": cfg.seed, "steps": trainer.global_step,
         "train_config": asdict(cfg),
         "data": {"images": len(train_files), "held_out": len(held_out), "dropped": len(data.dropped)},
-        "quality": monitor.as_info() if monitor else [],
+        "quality": monitor.as_info(),
     }
     config = replace(trained.config, name=out.name, info=info)
     save_encoder(Encoder(config, trained.backbone, "trained"), out)
     return TrainResult(out, trainer.global_step, trainer.global_step - module.start_step, seconds, len(train_files),
-                       batch, monitor.history if monitor else [])
+                       batch, monitor.history)
