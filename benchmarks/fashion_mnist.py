@@ -27,10 +27,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from selfsim.data.samples import fashion_mnist
 from selfsim.models import load_encoder
+from selfsim.models.whitening import Whitening
 
 K, T = 20, 0.07
 
@@ -125,12 +127,28 @@ def main() -> None:
     def embed(e, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
         return e.embed([Image.fromarray(i, "L").convert("RGB") for i in x], batch_size=512)
 
+    @torch.inference_mode()
+    def pooled(e, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+        out = []
+        for s in range(0, len(x), 512):
+            batch = torch.stack([e.preprocess(Image.fromarray(i, "L").convert("RGB")) for i in x[s:s + 512]])
+            out.append(e.pooled(batch).numpy())
+        return np.concatenate(out)
+
     if not args.no_start_row:  # the same architecture before training: what training added
         from selfsim.ssl.train import TrainConfig, _encoder
 
-        start = _encoder(TrainConfig(**info["train_config"])).eval()
+        start_cfg = {k: v for k, v in info["train_config"].items() if k not in ("whiten", "copy_edits")}
+        start = _encoder(TrainConfig(**start_cfg)).eval()
+        ptr, pte = pooled(start, xtr), pooled(start, xte)
         rows.append((f"untrained start ({info['init']}, {enc.config.input_size} px)",
-                     *knn_from_vectors(embed(start, xte), embed(start, xtr), yte, ytr), "-"))
+                     *knn_from_vectors(pte, ptr, yte, ytr), "-"))
+        if enc.config.whitening is not None:  # what the whitening alone adds, with no training
+            w = Whitening.fit(ptr)
+            with torch.no_grad():
+                wtr, wte = (w(torch.from_numpy(p)).numpy() for p in (ptr, pte))
+            rows.append(("untrained start + whitening fitted on the training images",
+                         *knn_from_vectors(wte, wtr, yte, ytr), "-"))
     _, _, map_r = knn_from_vectors(embed(enc, xte), embed(enc, xtr), yte, ytr)
 
     subprocess.run(["selfsim", "index", str(args.out / "train"), "--index", str(idx), "--model", str(model),

@@ -5,7 +5,7 @@ weights, as `selfsim train` does (the same SSLModule); data loading is left out,
 so the numbers are the model's ceiling. Runs on the GPU when there is one (mixed
 precision, as training does), else on the CPU with all its cores.
 
-    python benchmarks/train_speed.py [--steps 3]
+    python benchmarks/train_speed.py [--steps 3] [--methods sscd,simclr]
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def images_per_second(cfg: TrainConfig, batch: int, steps: int, device: torch.de
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated (default: all)")
     args = ap.parse_args()
+    chosen = args.methods.split(",")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {name}\n")
@@ -65,7 +67,7 @@ def main() -> None:
     for label, overrides, batch, methods in CASES:
         cells = []
         for method in METHODS:
-            if method not in methods:
+            if method not in methods or method not in chosen:
                 cells.append("")
                 continue
             cfg = TrainConfig(**{**overrides, "method": method})  # type: ignore[arg-type]

@@ -110,3 +110,24 @@ def test_frozen_batch_norm_keeps_the_pretrained_statistics() -> None:
     x = torch.randn(4, 3, 64, 64)
     module.training_step((x, x.flip(3)), 0)
     assert torch.equal(stats, bns[0].running_mean)
+
+
+def test_whiten_fits_on_the_folder_after_training(tmp_path: Path) -> None:
+    folder = picture_folder(tmp_path / "many", 520, (32, 32))
+    cfg = TrainConfig(method="simclr", epochs=1, batch_size=256, input_size=32, workers=0, holdout=0, whiten=True)
+    train(cfg, clean([folder]), tmp_path / "m", progress=False)
+    enc = load_encoder(str(tmp_path / "m"), device="cpu")
+    assert enc.config.whitening == 256 and enc.whitening is not None
+    assert enc.config.info["whitening"] == {"pictures": 520}
+    x = enc.embed([make_picture(i, (32, 32)) for i in range(600, 700)])
+    assert np.isclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5).all()
+    assert abs(float(x.mean(0) @ x.mean(0))) < 0.1  # centred on the folder: no common direction left
+
+
+def test_whiten_on_too_few_pictures_is_refused_before_training(tiny_folder: Path, tmp_path: Path) -> None:
+    from selfsim.errors import SelfsimError
+
+    cfg = TrainConfig(epochs=1, batch_size=8, input_size=32, workers=0, whiten=True)
+    with pytest.raises(SelfsimError, match="--whiten needs at least 512 training pictures for 256-d descriptors, found 16"):
+        train(cfg, clean([tiny_folder]), tmp_path / "m", progress=False)
+    assert not (tmp_path / "m" / "checkpoints").exists()

@@ -51,6 +51,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="for --method sscd: the edits that make a copy in your pictures, comma-separated, from "
                    "blur, border, color, crop, flip, grayscale, jpeg, noise, paste, perspective, pixelate, rotate, "
                    "stretch, text (default: all; e.g. leave out flip for documents)")
+    p.add_argument("--whiten", action="store_true",
+                   help="after training, fit a PCA whitening of the descriptors on the folder (no labels) and "
+                   "make it part of the model; helps retrieval by kind of picture (needs at least twice as "
+                   "many pictures as the descriptor has dimensions)")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS", help="(default: 100)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="data-loading processes (default: 2; 0 loads in the training process)")
@@ -80,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         args.init, method=args.method, backbone=args.backbone, input_size=args.input_size, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, seed=args.seed,
         holdout=args.holdout, feature_level=args.feature_level, workers=args.workers,
-        copy_edits=tuple(e.strip() for e in args.edits.split(",") if e.strip()) if args.edits else None,
+        whiten=args.whiten or None, copy_edits=tuple(e.strip() for e in args.edits.split(",") if e.strip()) if args.edits else None,
     )
     if cfg.copy_edits is not None:
         from selfsim.ssl.transforms import copy_edit_names

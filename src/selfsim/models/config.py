@@ -29,6 +29,8 @@ class EncoderConfig:
             (``model.feature_info``; e.g. 3 is EfficientNet's stride-16 stage) and
             pool there; None keeps the whole backbone. Mid-level features suit
             small pictures (Fashion-MNIST) better than the last, most ImageNet-bound ones.
+        whitening: output size of a PCA whitening learned on the training folder
+            (``models/whitening.py``), applied after pooling; None: no whitening.
         gem_p: GeM exponent.
         mean, std: per-channel normalisation applied to [0, 1] pixels.
         name: a label shown to users (``default``, a file name, a timm name).
@@ -44,6 +46,7 @@ class EncoderConfig:
     name: str = "default"
     info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     feature_level: int | None = None
+    whitening: int | None = None
 
     def __post_init__(self) -> None:
         if self.pooling not in ("gem", "avg", "token"):
@@ -71,6 +74,7 @@ class EncoderConfig:
         d = asdict(self)
         d.pop("name")
         d.pop("info")
-        if d["feature_level"] is None:  # absent before it existed: fingerprints stay the same
-            d.pop("feature_level")
+        for key in ("feature_level", "whitening"):
+            if d[key] is None:  # absent before it existed: fingerprints stay the same
+                d.pop(key)
         return json.dumps(d, sort_keys=True)

@@ -19,8 +19,10 @@ from PIL import Image
 from torch import nn
 from torchvision.transforms import v2
 
+from selfsim.errors import ModelError
 from selfsim.models.config import EncoderConfig
 from selfsim.models.pooling import GeM
+from selfsim.models.whitening import Whitening
 
 
 def default_device() -> torch.device:
@@ -28,13 +30,14 @@ def default_device() -> torch.device:
 
 
 class Encoder(nn.Module):
-    """A backbone, a pooling layer and L2 normalisation.
+    """A backbone, a pooling layer, an optional whitening and L2 normalisation.
 
     Args:
         config: how inputs are prepared and features pooled.
         backbone: a timm model created with ``num_classes=0`` (or selfsim's small CNN).
         weights_sha256: content hash of the weights, part of :attr:`fingerprint`.
         spec: ``{"model": ..., "weights": ...}`` that ``load_encoder`` accepts.
+        whitening: learned after training (``config.whitening`` gives its size).
     """
 
     backbone: Any  # a timm model: forward_features, forward_head, num_features
@@ -45,8 +48,13 @@ class Encoder(nn.Module):
         backbone: nn.Module,
         weights_sha256: str,
         spec: dict[str, str | None] | None = None,
+        whitening: Whitening | None = None,
     ) -> None:
         super().__init__()
+        if (whitening is None) != (config.whitening is None) or (whitening and whitening.dim != config.whitening):
+            raise ModelError(f"config says whitening={config.whitening}, but "
+                             f"{'no whitening' if whitening is None else f'{whitening.dim}-d whitening'} was given")
+        self.whitening = whitening
         self.config = config
         #: what to pass to ``load_encoder`` to get this encoder back
         self.spec: dict[str, str | None] = spec or {"model": config.name, "weights": None}
@@ -77,7 +85,7 @@ class Encoder(nn.Module):
 
     @property
     def dim(self) -> int:
-        return int(self.backbone.num_features)
+        return self.whitening.dim if self.whitening is not None else int(self.backbone.num_features)
 
     @property
     def device(self) -> torch.device:
@@ -95,7 +103,8 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, S, S) normalised pixels -> (B, D) unit vectors."""
-        return F.normalize(self.pooled(x), dim=-1)
+        h = self.pooled(x)
+        return F.normalize(self.whitening(h) if self.whitening is not None else h, dim=-1)
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         """One RGB image -> (3, S, S) tensor."""

@@ -19,6 +19,7 @@ from selfsim.models.encoder import Encoder, default_device
 from selfsim.models.lite0_weights import load_lite0_state_dict, weights_sha256
 from selfsim.models.small_cnn import NAME as SMALL_CNN
 from selfsim.models.small_cnn import SmallCNN
+from selfsim.models.whitening import Whitening
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 #: Input size of the default encoder; chosen on the copy-detection benchmark.
@@ -26,6 +27,8 @@ DEFAULT_INPUT_SIZE = 224
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+#: Keys of the whitening's tensors in the weights file (beside the backbone's).
+WHITENING_PREFIX = "whitening."
 
 
 def create_backbone(name: str, feature_level: int | None = None) -> Any:
@@ -109,6 +112,9 @@ def save_encoder(encoder: Encoder, folder: str | Path) -> Path:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.backbone.state_dict().items()}
+    if encoder.whitening is not None:
+        state.update({f"{WHITENING_PREFIX}{k}": v.detach().cpu().contiguous()
+                      for k, v in encoder.whitening.state_dict().items()})
     # Each file is replaced atomically: a crash leaves the old model or the new one, never half a file.
     atomic_write(out / WEIGHTS_FILE, lambda tmp: save_file(state, tmp, metadata={"format": "selfsim"}))
     atomic_write(out / CONFIG_FILE, lambda tmp: _write_text(tmp, encoder.config.to_json() + "\n"))
@@ -132,9 +138,16 @@ def load_model_folder(path: str | Path, device: torch.device | str | None = None
     except (json.JSONDecodeError, TypeError) as e:
         raise ModelError(f"{cfg_file}: invalid model config ({e})") from None
     backbone = create_backbone(config.backbone, config.feature_level)
-    load_into(backbone, read_state_dict(weights), str(weights))
+    state = read_state_dict(weights)
+    white = {k[len(WHITENING_PREFIX):]: state.pop(k) for k in list(state) if k.startswith(WHITENING_PREFIX)}
+    load_into(backbone, state, str(weights))
+    whitening = None
+    if config.whitening is not None:
+        if set(white) != {"mean", "proj"}:
+            raise ModelError(f"{weights}: the config asks for whitening, but the weights have none")
+        whitening = Whitening(white["mean"], white["proj"])
     spec: dict[str, str | None] = {"model": str(folder.resolve()), "weights": None}
-    return Encoder(config, backbone, file_sha256(weights), spec).to(device or default_device()).eval()
+    return Encoder(config, backbone, file_sha256(weights), spec, whitening).to(device or default_device()).eval()
 
 
 def load_encoder(

@@ -25,6 +25,8 @@ from selfsim.ssl.data import ImageFiles
 from selfsim.ssl.module import SSLModule
 from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, QualityMonitor, split_holdout
 from selfsim.ssl.transforms import CopyPair, TwoViews, view_transform
+from selfsim.ssl.whiten import MAX_PICTURES as MAX_WHITENING
+from selfsim.ssl.whiten import fit_whitening
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ class TrainConfig:
             feature stage (see ``EncoderConfig.feature_level``); None: all of it.
         copy_edits: for ``sscd``, the edits a training copy may get (names from
             ``selfsim.ssl.transforms.COPY_EDITS``); None: all of them.
+        whiten: after training, fit a PCA whitening of the descriptors on the
+            training pictures and make it part of the model (``models/whitening.py``).
     """
 
     method: str = "simclr"
@@ -75,6 +79,7 @@ class TrainConfig:
     holdout: int | None = None
     feature_level: int | None = None
     copy_edits: tuple[str, ...] | None = None
+    whiten: bool = False
 
     @classmethod
     def for_init(cls, init: str, **overrides: object) -> TrainConfig:
@@ -150,6 +155,9 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     views = (CopyPair(cfg.input_size, mean, std, edits=cfg.copy_edits) if cfg.method == "sscd"
              else TwoViews(view_transform(cfg.input_size, mean, std)))
     train_files, held_out = split_holdout(data.kept, cfg.holdout, cfg.seed)
+    if cfg.whiten and len(train_files) < 2 * encoder.dim:  # found out now, not after training
+        raise SelfsimError(f"--whiten needs at least {2 * encoder.dim} training pictures for {encoder.dim}-d "
+                           f"descriptors, found {len(train_files)}")
     dataset = ImageFiles(train_files, views, min_side=cfg.input_size)
     batch = min(cfg.batch_size, len(dataset))
     loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True, num_workers=cfg.workers,
@@ -183,13 +191,19 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     trainer.fit(module, loader, ckpt_path=str(last) if resume else None)
     seconds = time.perf_counter() - t0
     trained = module.encoder.cpu().eval()
+    whitening = None
+    if cfg.whiten:
+        if on_message is not None:
+            on_message(f"fitting a whitening on {min(len(train_files), MAX_WHITENING)} pictures")
+        whitening = fit_whitening(trained, train_files, cfg.seed, workers=cfg.workers, progress=progress)
     info = {
         "method": cfg.method, "init": cfg.init, "seed": cfg.seed, "steps": trainer.global_step,
         "train_config": asdict(cfg),
         "data": {"images": len(train_files), "held_out": len(held_out), "dropped": len(data.dropped)},
         "quality": monitor.as_info(),
+        "whitening": {"pictures": min(len(train_files), MAX_WHITENING)} if whitening else None,
     }
-    config = replace(trained.config, name=out.name, info=info)
-    save_encoder(Encoder(config, trained.backbone, "trained"), out)
+    config = replace(trained.config, name=out.name, info=info, whitening=whitening.dim if whitening else None)
+    save_encoder(Encoder(config, trained.backbone, "trained", whitening=whitening), out)
     return TrainResult(out, trainer.global_step, trainer.global_step - module.start_step, seconds, len(train_files),
                        batch, monitor.history)
