@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ pytest.importorskip("onnxruntime")
 
 
 @pytest.mark.slow
-def test_exported_default_encoder_agrees_with_pytorch(tmp_path: Path, encoder, capsys) -> None:
+def test_exported_default_encoder_agrees_with_pytorch(tmp_path: Path, encoder, photo_dir: Path, capsys) -> None:
     from selfsim.models.onnx import OnnxEncoder
 
     out = tmp_path / "lite0.onnx"
@@ -35,6 +36,17 @@ def test_exported_default_encoder_agrees_with_pytorch(tmp_path: Path, encoder, c
     assert cos.min() > 0.999
     # and it still tells the photos apart
     assert float(a[0] @ a[1]) < 0.9
+
+    # index and search run it too, and the index remembers it
+    idx = tmp_path / "idx"
+    assert main(["index", str(photo_dir), "--index", str(idx), "--model", str(out), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--json", "-k", "2", "-q"]) == 0
+    hit = json.loads(capsys.readouterr().out)["hits"][0]
+    assert Path(hit["path"]).name == "orange.jpg" and hit["similarity"] > 0.95
+    # vectors from PyTorch are close, not identical: the index refuses to mix them
+    assert main(["search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--model", "default", "-q"]) == 1
+    assert "model" in capsys.readouterr().err
 
 
 def test_onnx_file_without_its_config_is_refused(tmp_path: Path) -> None:
@@ -56,3 +68,16 @@ def test_export_leaves_the_callers_encoder_as_it_was(tmp_path: Path) -> None:
     assert all(torch.equal(before[k], v) for k, v in enc.state_dict().items())
     pics = [Image.open(FIXTURES / "baboon.jpg").convert("RGB")]
     assert float((OnnxEncoder(tmp_path / "small.onnx").embed(pics) * enc.eval().embed(pics)).sum()) > 0.999
+
+
+def test_onnx_files_are_for_indexing_and_search_only(tmp_path: Path) -> None:
+    from selfsim.models import load_embedder, load_encoder
+
+    with pytest.raises(ModelError, match="ONNX model not found"):
+        load_embedder(str(tmp_path / "missing.onnx"))
+    with pytest.raises(ModelError, match="is an ONNX export: it can index and search"):
+        load_encoder(str(tmp_path / "m.onnx"))
+    (tmp_path / "m.onnx").write_bytes(b"not onnx")
+    (tmp_path / "m.json").write_text('{"backbone": "tf_efficientnet_lite0"}')
+    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+        load_embedder(str(tmp_path / "m.onnx"))

@@ -47,8 +47,8 @@ def add_model_args(p: argparse.ArgumentParser, default: str | None) -> None:
     p.add_argument(
         "--model",
         default=default,
-        help="'default' (EfficientNet-Lite0, offline), a selfsim model folder, or a timm "
-        "model name used with --weights"
+        help="'default' (EfficientNet-Lite0, offline), a selfsim model folder, an .onnx file from "
+        "'selfsim export --onnx' (index and search only), or a timm model name used with --weights"
         + (" (default: %(default)s)" if default else " (default: the index's own model)"),
     )
     p.add_argument("--weights", help="local .safetensors/.pth weights for a timm model name")

@@ -9,7 +9,7 @@ from selfsim.cli.common import add_common_args, add_model_args, progress, report
 from selfsim.errors import NoImagesError
 from selfsim.index import Index, is_index, sync
 from selfsim.index.store import STORE_KINDS
-from selfsim.models import load_encoder
+from selfsim.models import load_embedder
 from selfsim.search import model_ref
 
 HELP = "index folders of images (only new or changed files are embedded)"
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         spec = index.model.spec
         model = args.model or spec.get("model") or "default"
         weights = args.weights if args.model else (args.weights or spec.get("weights"))
-        encoder = load_encoder(model, weights=weights)
+        encoder = load_embedder(model, weights=weights)
         if args.rebuild:
             index.reset(model_ref(encoder))
         else:
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                 index.close()
                 raise
     else:
-        encoder = load_encoder(args.model or "default", weights=args.weights)
+        encoder = load_embedder(args.model or "default", weights=args.weights)
         index = Index.create(args.index, model_ref(encoder), kind=args.type)
     bar = None
 

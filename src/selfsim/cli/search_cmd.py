@@ -10,7 +10,7 @@ from selfsim.cli.common import add_common_args, add_model_args, progress, report
 from selfsim.data.files import find_images
 from selfsim.errors import NoImagesError
 from selfsim.index import Index
-from selfsim.models import load_encoder
+from selfsim.models import load_embedder
 from selfsim.search import (
     PhashVouch,
     QueryFailure,
@@ -69,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
     with Index.open(args.index) as index:
         spec = index.model.spec
         if args.model:
-            encoder = load_encoder(args.model, weights=args.weights)
+            encoder = load_embedder(args.model, weights=args.weights)
         else:
-            encoder = load_encoder(spec.get("model") or "default", weights=spec.get("weights"))
+            encoder = load_embedder(spec.get("model") or "default", weights=spec.get("weights"))
         normalizer = ScoreNormalizer(count=0) if args.raw_scores else ScoreNormalizer()
         vouch = None if args.raw_scores or args.no_phash else PhashVouch()
         verifier = Verifier(index) if args.verify > 0 else None

@@ -24,7 +24,7 @@ from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
 from selfsim.errors import ImageReadError
 from selfsim.index.catalog import NewImage
 from selfsim.index.index import Index
-from selfsim.models.encoder import Encoder
+from selfsim.models.embedder import Embedder
 from selfsim.models.phash import phash64
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def _under(path: str, roots: Sequence[str]) -> bool:
 
 def sync(
     index: Index,
-    encoder: Encoder,
+    encoder: Embedder,
     paths: Sequence[str | os.PathLike[str]],
     *,
     batch_size: int = 32,

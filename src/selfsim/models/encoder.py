@@ -8,7 +8,6 @@ is what a distributed runner (Ray Data, DDP) calls later.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from torchvision.transforms import v2
 
 from selfsim.errors import ModelError
 from selfsim.models.config import EncoderConfig
+from selfsim.models.embedder import fingerprint_of
 from selfsim.models.pooling import GeM
 from selfsim.models.whitening import Whitening
 
@@ -79,9 +79,7 @@ class Encoder(nn.Module):
     @property
     def fingerprint(self) -> str:
         """Identifies what this encoder computes: same fingerprint, same vectors."""
-        h = hashlib.sha256(self.config.identity().encode())
-        h.update(self.weights_sha256.encode())
-        return h.hexdigest()[:16]
+        return fingerprint_of(self.config, self.weights_sha256)
 
     @property
     def dim(self) -> int:

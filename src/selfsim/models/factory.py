@@ -15,6 +15,7 @@ from selfsim.data.files import file_sha256
 from selfsim.errors import ModelError
 from selfsim.models.checkpoint import load_into, read_state_dict
 from selfsim.models.config import EncoderConfig
+from selfsim.models.embedder import Embedder
 from selfsim.models.encoder import Encoder, default_device
 from selfsim.models.lite0_weights import load_lite0_state_dict, weights_sha256
 from selfsim.models.small_cnn import NAME as SMALL_CNN
@@ -29,6 +30,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 #: Keys of the whitening's tensors in the weights file (beside the backbone's).
 WHITENING_PREFIX = "whitening."
+ONNX_SUFFIX = ".onnx"
 
 
 def create_backbone(name: str, feature_level: int | None = None) -> Any:
@@ -170,6 +172,9 @@ def load_encoder(
         if weights is not None:
             raise ModelError("--weights applies to timm model names, not to the default model")
         return default_encoder(device)
+    if model.endswith(ONNX_SUFFIX):
+        raise ModelError(f"{model} is an ONNX export: it can index and search (selfsim index/search --model), "
+                         "but PyTorch work needs the model folder it was exported from")
     if Path(model).exists():
         return load_model_folder(model, device)
     if "/" in model or model.endswith((".json", ".safetensors")):
@@ -181,6 +186,30 @@ def load_encoder(
             )
         return timm_encoder(model, weights, device=device)
     raise ModelError(_unknown_model_message(model))
+
+
+def load_embedder(
+    model: str = "default",
+    *,
+    weights: str | Path | None = None,
+    device: torch.device | str | None = None,
+) -> Embedder:
+    """What indexing and search run: :func:`load_encoder`'s models, and ``.onnx`` files
+    written by ``selfsim export --onnx`` (run with onnxruntime on the CPU).
+
+    Raises:
+        ModelError: as :func:`load_encoder`; an ONNX file without its config, or
+            onnxruntime missing.
+    """
+    if model.endswith(ONNX_SUFFIX):
+        if weights is not None:
+            raise ModelError("--weights applies to timm model names, not to an ONNX file")
+        if not Path(model).is_file():
+            raise ModelError(f"ONNX model not found: {model}")
+        from selfsim.models.onnx import OnnxEncoder
+
+        return OnnxEncoder(model)
+    return load_encoder(model, weights=weights, device=device)
 
 
 def _unknown_model_message(name: str) -> str:

@@ -20,8 +20,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from selfsim.data.files import file_sha256
 from selfsim.errors import ModelError
 from selfsim.models.config import EncoderConfig
+from selfsim.models.embedder import fingerprint_of
 from selfsim.models.encoder import Encoder
 
 #: ONNX operator set; onnxruntime has supported it since 1.14.
@@ -67,6 +69,11 @@ def export_onnx(encoder: Encoder, out: str | os.PathLike[str]) -> Path:
 class OnnxEncoder:
     """Embeds decoded images with an exported ``.onnx`` file, on CPU, without PyTorch models.
 
+    It serves everywhere a model does (``selfsim index/search --model x.onnx``): it
+    has the :class:`~selfsim.models.embedder.Embedder` interface. Its fingerprint
+    is its own (the ONNX file's hash): vectors agree with PyTorch's to a cosine above
+    0.999, not bit for bit, so an index built with one is not searched with the other.
+
     Args:
         path: the ``.onnx`` file; its ``.json`` config must sit beside it.
         threads: onnxruntime intra-op threads (0: onnxruntime's default).
@@ -84,16 +91,44 @@ class OnnxEncoder:
         self.config = EncoderConfig.from_json(cfg.read_text())
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own types for broken files
+            raise ModelError(f"{path}: not a loadable ONNX model ({type(e).__name__})") from None
         # The same preprocessing as the PyTorch encoder, by construction.
         self._transform = Encoder.make_transform(self.config)
+        self.weights_sha256 = file_sha256(path)
+        self.spec: dict[str, str | None] = {"model": str(path.resolve()), "weights": None}
+        s = self.config.input_size
+        self._dim = int(self(torch.zeros(1, 3, s, s)).shape[1])
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint_of(self.config, self.weights_sha256)
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device("cpu")
+
+    def eval(self) -> OnnxEncoder:
+        return self  # nothing to switch: the graph is exported in eval mode
+
+    def preprocess(self, image: Image.Image) -> torch.Tensor:
+        """One RGB image -> (3, S, S) tensor, as :meth:`Encoder.preprocess`."""
+        return self._transform(image)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) normalised pixels -> (B, D) unit vectors."""
+        return torch.from_numpy(self.session.run([OUTPUT], {INPUT: x.cpu().numpy()})[0])
 
     def embed(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray:
         """float32 (N, D) unit vectors, as :meth:`Encoder.embed` returns."""
-        outs = []
+        out = np.empty((len(images), self.dim), dtype=np.float32)
         for i in range(0, len(images), batch_size):
-            batch = torch.stack([self._transform(im) for im in images[i : i + batch_size]]).numpy()
-            outs.append(self.session.run([OUTPUT], {INPUT: batch})[0])
-        if not outs:
-            return np.empty((0, self.session.get_outputs()[0].shape[1]), np.float32)
-        return np.concatenate(outs).astype(np.float32)
+            batch = torch.stack([self._transform(im) for im in images[i : i + batch_size]])
+            out[i : i + len(batch)] = self(batch).numpy()
+        return out

@@ -13,7 +13,7 @@ from selfsim.data.files import find_images
 from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
 from selfsim.errors import ImageReadError, SelfsimError
 from selfsim.index.index import Index, ModelRef
-from selfsim.models.encoder import Encoder
+from selfsim.models.embedder import Embedder
 from selfsim.models.phash import phash64
 from selfsim.search.results import QueryResult, SearchHit
 from selfsim.search.scoring import PhashVouch, ScoreNormalizer
@@ -22,7 +22,7 @@ from selfsim.search.verify import Verifier
 DEFAULT_VOUCH = PhashVouch()
 
 
-def model_ref(encoder: Encoder) -> ModelRef:
+def model_ref(encoder: Embedder) -> ModelRef:
     """What an index records about ``encoder``."""
     return ModelRef(encoder.fingerprint, encoder.config.name, dict(encoder.spec), encoder.dim)
 
@@ -53,7 +53,7 @@ class Searcher:
     def __init__(
         self,
         index: Index,
-        encoder: Encoder,
+        encoder: Embedder,
         *,
         flip: bool = True,
         center_crop: float = 0.75,
