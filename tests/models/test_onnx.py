@@ -81,3 +81,23 @@ def test_onnx_files_are_for_indexing_and_search_only(tmp_path: Path) -> None:
     (tmp_path / "m.json").write_text('{"backbone": "tf_efficientnet_lite0"}')
     with pytest.raises(ModelError, match="not a loadable ONNX model"):
         load_embedder(str(tmp_path / "m.onnx"))
+
+
+def test_a_whitened_model_exports_with_its_whitening(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from selfsim.models.encoder import Encoder
+    from selfsim.models.onnx import OnnxEncoder, export_onnx
+    from selfsim.models.whitening import Whitening
+    from selfsim.ssl.train import TrainConfig, _encoder
+
+    enc = _encoder(TrainConfig(input_size=32)).eval()
+    with torch.no_grad():
+        w = Whitening.fit(enc.pooled(torch.randn(600, 3, 32, 32)).numpy(), dim=16)
+    whitened = Encoder(replace(enc.config, whitening=16), enc.backbone, "trained", whitening=w)
+    export_onnx(whitened, tmp_path / "w.onnx")
+    onnx_enc = OnnxEncoder(tmp_path / "w.onnx")
+    pics = [Image.open(FIXTURES / n).convert("RGB") for n in ("baboon.jpg", "orange.jpg")]
+    a, b = onnx_enc.embed(pics), whitened.embed(pics)
+    assert onnx_enc.dim == 16 and a.shape == b.shape == (2, 16)
+    assert float((a * b).sum(1).min()) > 0.999
