@@ -21,6 +21,7 @@ from selfsim.models.config import INCEPTION_MEAN, INCEPTION_STD, EncoderConfig
 from selfsim.models.encoder import Encoder
 from selfsim.models.factory import create_backbone, cut_backbone, default_encoder, save_encoder
 from selfsim.models.small_cnn import NAME as SMALL_CNN
+from selfsim.ssl.checkpoint_io import AtomicCheckpointIO
 from selfsim.ssl.data import ImageFiles
 from selfsim.ssl.module import SSLModule
 from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, QualityMonitor, split_holdout
@@ -181,6 +182,7 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
         devices=1,
         precision="16-mixed" if torch.cuda.is_available() else "32-true",
         callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
         logger=False,
         enable_progress_bar=progress,
         enable_model_summary=False,
