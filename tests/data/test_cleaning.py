@@ -21,3 +21,11 @@ def test_clean_drops_unreadable_small_and_duplicate_files(photo_dir: Path) -> No
     assert set(reasons) == {"gen1_copy.png", "sliver.png", "broken.jpg", "notes.txt"}
     assert reasons["gen1_copy.png"].startswith("exact duplicate (of ")
     assert "too small: 8x40" in reasons["sliver.png"]
+
+
+def test_clean_announces_how_many_images_it_will_check(photo_dir: Path) -> None:
+    (photo_dir / "notes.txt").write_text("x")
+    planned: list[int] = []
+    done: list[int] = []
+    clean([photo_dir], on_plan=planned.append, on_progress=done.append)
+    assert planned == [8] and sum(done) == 8  # the 8 pictures; the text file is not an image

@@ -90,12 +90,15 @@ def run(args: argparse.Namespace) -> int:
         from selfsim.ssl.transforms import copy_edit_names
 
         copy_edit_names(cfg.copy_edits)  # a typo is reported before the folder is read
-    from selfsim.data.files import find_images
+    bars = []
 
-    n = len(find_images(args.paths)[0])
-    bar = progress(n, "checking images", args.quiet)
-    data = clean(args.paths, min_side=args.min_side, max_pixels=args.max_pixels, on_progress=bar.update)
-    bar.close()
+    def on_plan(n: int) -> None:
+        bars.append(progress(n, "checking images", args.quiet))
+
+    data = clean(args.paths, min_side=args.min_side, max_pixels=args.max_pixels, on_plan=on_plan,
+                 on_progress=lambda k: bars[0].update(k))
+    for bar in bars:
+        bar.close()
     report_skipped([(d.path, d.reason) for d in data.dropped], args.quiet)
     from tqdm import tqdm
 

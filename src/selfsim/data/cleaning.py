@@ -60,10 +60,17 @@ def clean(
     min_side: int = DEFAULT_MIN_SIDE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     workers: int = 2,
+    on_plan: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> CleanReport:
-    """Check every image under ``paths``; keep the first copy of each distinct file."""
+    """Check every image under ``paths``; keep the first copy of each distinct file.
+
+    ``on_plan`` receives the number of images found before checking starts (to size
+    a progress bar); ``on_progress`` then 1 per image checked.
+    """
     images, others = find_images(paths)
+    if on_plan is not None:
+        on_plan(len(images))
     report = CleanReport(dropped=[DroppedFile(str(p), "not an image file") for p in others])
     seen: dict[str, Path] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
