@@ -29,3 +29,30 @@ def test_clean_announces_how_many_images_it_will_check(photo_dir: Path) -> None:
     done: list[int] = []
     clean([photo_dir], on_plan=planned.append, on_progress=done.append)
     assert planned == [8] and sum(done) == 8  # the 8 pictures; the text file is not an image
+
+
+def test_a_cache_rechecks_only_what_changed(photo_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from selfsim.data import cleaning
+
+    cache = tmp_path / "ckpt" / "clean.json"
+    first = clean([photo_dir], cache=cache)
+    calls: list[str] = []
+    real = cleaning._check
+
+    def counting(path, min_side, max_pixels):  # type: ignore[no-untyped-def]
+        calls.append(path.name)
+        return real(path, min_side, max_pixels)
+
+    monkeypatch.setattr(cleaning, "_check", counting)
+    again = clean([photo_dir], cache=cache)
+    assert calls == [] and again.kept == first.kept and again.dropped == first.dropped
+
+    (photo_dir / "gen2.png").write_bytes((photo_dir / "gen3.png").read_bytes())  # now a duplicate
+    changed = clean([photo_dir], cache=cache)
+    assert calls == ["gen2.png"]
+    assert any(d.path.endswith("gen2.png") or d.path.endswith("gen3.png") for d in changed.dropped)
+
+    clean([photo_dir], cache=cache, min_side=20)  # other settings: everything is checked again
+    assert len(calls) == 1 + 8
+    cache.write_text("{not json")
+    assert clean([photo_dir], cache=cache).kept == changed.kept  # a broken cache is ignored, then rewritten

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from selfsim.cli.common import add_common_args, progress, report_skipped, say
 from selfsim.data.cleaning import DEFAULT_MIN_SIDE, clean
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import warnings
 
-    from selfsim.ssl.train import TrainConfig, train
+    from selfsim.ssl.train import CHECKPOINTS, CLEAN_CACHE, TrainConfig, train
 
     # Lightning's own tips and deprecation notices are not for selfsim's users.
     for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         bars.append(progress(n, "checking images", args.quiet))
 
     data = clean(args.paths, min_side=args.min_side, max_pixels=args.max_pixels, on_plan=on_plan,
-                 on_progress=lambda k: bars[0].update(k))
+                 on_progress=lambda k: bars[0].update(k), cache=Path(args.out) / CHECKPOINTS / CLEAN_CACHE)
     for bar in bars:
         bar.close()
     report_skipped([(d.path, d.reason) for d in data.dropped], args.quiet)

@@ -8,6 +8,7 @@ duplicates (same bytes) of a file already kept. The default minimum, 16 px, keep
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from selfsim.atomic import atomic_write
 from selfsim.data.files import file_sha256, find_images
 from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
 from selfsim.errors import ImageReadError
@@ -62,19 +64,40 @@ def clean(
     workers: int = 2,
     on_plan: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    cache: str | os.PathLike[str] | None = None,
 ) -> CleanReport:
     """Check every image under ``paths``; keep the first copy of each distinct file.
 
     ``on_plan`` receives the number of images found before checking starts (to size
-    a progress bar); ``on_progress`` then 1 per image checked.
+    a progress bar); ``on_progress`` then 1 per image checked. With ``cache`` (a JSON
+    file), results are remembered by path, size and modification time, so a second
+    run (``selfsim train --resume``) checks only what changed.
     """
     images, others = find_images(paths)
     if on_plan is not None:
         on_plan(len(images))
     report = CleanReport(dropped=[DroppedFile(str(p), "not an image file") for p in others])
     seen: dict[str, Path] = {}
+    params = {"version": 1, "min_side": min_side, "max_pixels": max_pixels}
+    known = _load_cache(Path(cache), params) if cache is not None else {}
+    results: dict[str, list] = {}
+
+    def check(path: Path) -> tuple[Path, str, str | None]:
+        try:
+            st = path.stat()
+        except OSError:
+            return _check(path, min_side, max_pixels)
+        stamp = [st.st_size, st.st_mtime_ns]
+        hit = known.get(str(path))
+        if hit is not None and hit[:2] == stamp:
+            out = (path, hit[2], hit[3])
+        else:
+            out = _check(path, min_side, max_pixels)
+        results[str(path)] = [*stamp, out[1], out[2]]
+        return out
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for path, sha, reason in pool.map(lambda p: _check(p, min_side, max_pixels), images):
+        for path, sha, reason in pool.map(check, images):
             if reason is not None:
                 report.dropped.append(DroppedFile(str(path), reason))
             elif sha in seen:
@@ -84,4 +107,28 @@ def clean(
                 report.kept.append(path)
             if on_progress is not None:
                 on_progress(1)
+    if cache is not None:
+        _save_cache(Path(cache), {**params, "files": results})
     return report
+
+
+def _load_cache(path: Path, params: dict[str, int]) -> dict[str, list]:
+    """The cached results, if the file exists, parses and was made with ``params``."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or any(data.get(k) != v for k, v in params.items()):
+        return {}
+    files = data.get("files")
+    return files if isinstance(files, dict) else {}
+
+
+def _save_cache(path: Path, data: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data)
+
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(text)
+
+    atomic_write(path, write)

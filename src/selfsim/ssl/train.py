@@ -32,6 +32,8 @@ from selfsim.ssl.whiten import fit_whitening
 log = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
+#: What cleaning found, in the checkpoints folder, so that ``--resume`` re-checks only changed files.
+CLEAN_CACHE = "clean-cache.json"
 
 
 @dataclass(frozen=True)
