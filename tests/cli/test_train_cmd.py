@@ -58,6 +58,12 @@ def test_unknown_copy_edit_is_one_line_before_the_folder_is_read(tmp_path: Path,
     assert len(err) == 1 and err[0].startswith("error: unknown copy edit(s) mirror; choose from: blur, border")
 
 
+def test_edits_for_another_method_is_one_line(tmp_path: Path, capsys) -> None:
+    argv = ["train", str(tmp_path / "missing"), "--out", str(tmp_path / "m"), "--method", "vicreg", "--edits", "crop"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.strip() == "error: --edits applies to --method sscd, not vicreg"
+
+
 @pytest.mark.slow
 def test_kill_9_then_resume_finishes_at_the_planned_step(tiny_folder: Path, tmp_path: Path) -> None:
     import os

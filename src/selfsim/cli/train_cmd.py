@@ -87,10 +87,7 @@ def run(args: argparse.Namespace) -> int:
         holdout=args.holdout, feature_level=args.feature_level, workers=args.workers,
         whiten=args.whiten or None, copy_edits=tuple(e.strip() for e in args.edits.split(",") if e.strip()) if args.edits else None,
     )
-    if cfg.copy_edits is not None:
-        from selfsim.ssl.transforms import copy_edit_names
-
-        copy_edit_names(cfg.copy_edits)  # a typo is reported before the folder is read
+    cfg.check()  # a typo is reported before the folder is read
     bars = []
 
     def on_plan(n: int) -> None:

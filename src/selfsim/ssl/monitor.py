@@ -23,14 +23,13 @@ import pytorch_lightning as pl
 from PIL import Image
 
 from selfsim.data.reader import read_image
-from selfsim.eval.edits import EDITS
 from selfsim.eval.metrics import CopyDetectionMetrics, PredictedMatch, copy_detection_metrics
 from selfsim.models.encoder import Encoder
 from selfsim.ssl.transforms import COPY_EDITS
 
 #: Edits for the monitor's queries, in turn (pasting is left out: its background
 #: would be a second right answer).
-MONITOR_EDITS = tuple(sorted(set(EDITS) - {"paste"}))
+MONITOR_EDITS = tuple(sorted(set(COPY_EDITS) - {"paste"}))
 #: Training pictures indexed by the monitor, at most.
 MAX_INDEXED = 200
 

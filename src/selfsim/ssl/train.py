@@ -25,7 +25,7 @@ from selfsim.ssl.checkpoint_io import AtomicCheckpointIO
 from selfsim.ssl.data import ImageFiles
 from selfsim.ssl.module import SSLModule
 from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, QualityMonitor, split_holdout
-from selfsim.ssl.transforms import CopyPair, TwoViews, view_transform
+from selfsim.ssl.transforms import CopyPair, TwoViews, copy_edit_names, view_transform
 from selfsim.ssl.whiten import MAX_PICTURES as MAX_WHITENING
 from selfsim.ssl.whiten import fit_whitening
 
@@ -94,6 +94,17 @@ class TrainConfig:
                            input_size=224, epochs=5, min_steps=150, batch_size=32, lr=1e-4, freeze_bn=True)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
+    def check(self) -> None:
+        """Refuse settings that cannot work, before any file is read.
+
+        Raises:
+            SelfsimError: unknown copy edits, or copy edits for a method other than sscd.
+        """
+        if self.copy_edits is not None:
+            if self.method != "sscd":
+                raise SelfsimError(f"--edits applies to --method sscd, not {self.method}")
+            copy_edit_names(self.copy_edits)
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -145,6 +156,7 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     ``on_message`` receives the plan (pictures, epochs, steps) before training starts.
     """
     out = Path(out)
+    cfg.check()
     if len(data.kept) < 2:
         raise SelfsimError(f"training needs at least 2 usable images, found {len(data.kept)}")
     ckpt_dir = out / CHECKPOINTS
