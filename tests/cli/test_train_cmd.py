@@ -29,7 +29,7 @@ def test_train_then_index_then_export(tiny_folder: Path, tmp_path: Path, capsys)
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "skipped 2 file(s): 1 not an image file, 1 exact duplicate\n" in err
-    assert "on 16 pictures (4 held out as the quality monitor's distractors): 1 epochs of 2 steps" in err
+    assert "on 16 pictures (4 held out as the quality monitor's distractors): 1 epoch of 2 steps" in err
     assert "finding copies of 16 pictures and 4 held-out ones before training: micro-AP" in err
     assert "after epoch 1" in err
     assert f"wrote {model}" in err
@@ -93,3 +93,10 @@ def test_kill_9_then_resume_finishes_at_the_planned_step(tiny_folder: Path, tmp_
     enc = load_encoder(str(model), device="cpu")
     assert enc.config.info["steps"] == 40  # 20 epochs x 2 steps, as planned
     assert "in this run" in done.stderr and "(40 in this run" not in done.stderr
+
+
+def test_a_bad_number_is_one_line_before_the_folder_is_read(tmp_path: Path, capsys) -> None:
+    argv = ["train", str(tmp_path / "missing"), "--out", str(tmp_path / "m"), "--lr", "-1"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.strip() == "error: --lr must be a positive number, got -1.0"
+    assert not (tmp_path / "m").exists()

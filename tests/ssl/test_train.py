@@ -131,3 +131,35 @@ def test_whiten_on_too_few_pictures_is_refused_before_training(tiny_folder: Path
     with pytest.raises(SelfsimError, match="--whiten needs at least 512 training pictures for 256-d descriptors, found 16"):
         train(cfg, clean([tiny_folder]), tmp_path / "m", progress=False)
     assert not (tmp_path / "m" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"method": "moco"}, "unknown --method 'moco'; choose from: simclr"),
+    ({"init": "imagenet"}, "unknown --init 'imagenet'"),
+    ({"backbone": "resnet181"}, "unknown --backbone 'resnet181': selfsim_small_cnn or a timm model name; did you mean: resnet18"),
+    ({"init": "default", "backbone": "resnet18"}, "--backbone applies to --init scratch"),
+    ({"feature_level": 2}, "--feature-level applies to timm backbones"),
+    ({"input_size": 16}, "--input-size must be 32..1024 px, got 16"),
+    ({"epochs": 0}, "--epochs must be at least 1, got 0"),
+    ({"batch_size": 1}, "--batch-size must be at least 2, got 1"),
+    ({"checkpoint_every": 0}, "--checkpoint-every must be at least 1"),
+    ({"workers": -1}, "--workers must be at least 0"),
+    ({"holdout": -5}, "--holdout must be at least 0, got -5"),
+    ({"lr": -1.0}, "--lr must be a positive number, got -1.0"),
+    ({"lr": float("nan")}, "--lr must be a positive number, got nan"),
+    ({"method": "dino", "copy_edits": ("crop",)}, "--edits applies to --method sscd, not dino"),
+])
+def test_settings_that_cannot_work_are_refused_in_one_line(overrides: dict, message: str) -> None:
+    from selfsim.errors import SelfsimError
+
+    cfg = TrainConfig(**overrides)
+    with pytest.raises(SelfsimError) as e:
+        cfg.check()
+    assert str(e.value).startswith(message) and "\n" not in str(e.value)
+
+
+def test_the_defaults_of_each_init_pass_the_check() -> None:
+    TrainConfig().check()
+    TrainConfig.for_init("default").check()
+    TrainConfig.for_init("default", input_size=64, feature_level=3, method="vicreg").check()
+    TrainConfig(backbone="resnet18", feature_level=2).check()

@@ -102,6 +102,6 @@ def run(args: argparse.Namespace) -> int:
 
     result = train(cfg, data, args.out, resume=args.resume, progress=not args.quiet,
                    on_quality=lambda q: tqdm.write(str(q), file=sys.stderr), on_message=say)
-    say(f"wrote {result.out}: {result.steps} steps ({result.steps_this_run} in this run, "
+    say(f"wrote {result.out}: {result.steps} step{'' if result.steps == 1 else 's'} ({result.steps_this_run} in this run, "
         f"{result.seconds / 60:.1f} min, {result.images_per_second:.0f} images/s)")
     return 0

@@ -11,6 +11,8 @@ from selfsim.errors import ModelError
 #: Mean/std used by TF-ported EfficientNet-Lite weights (inputs scaled to [-1, 1]).
 INCEPTION_MEAN = (0.5, 0.5, 0.5)
 INCEPTION_STD = (0.5, 0.5, 0.5)
+#: Square input sides an encoder accepts, in pixels.
+INPUT_SIZE_RANGE = (32, 1024)
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,9 @@ class EncoderConfig:
     def __post_init__(self) -> None:
         if self.pooling not in ("gem", "avg", "token"):
             raise ModelError(f"unknown pooling '{self.pooling}'; choose from: gem, avg, token")
-        if not 32 <= self.input_size <= 1024:
-            raise ModelError(f"input_size {self.input_size} out of range 32..1024")
+        low, high = INPUT_SIZE_RANGE
+        if not low <= self.input_size <= high:
+            raise ModelError(f"input_size {self.input_size} out of range {low}..{high}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

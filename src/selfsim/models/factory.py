@@ -212,10 +212,14 @@ def load_embedder(
     return load_encoder(model, weights=weights, device=device)
 
 
-def _unknown_model_message(name: str) -> str:
+def timm_name_hint(name: str) -> str:
+    """``"; did you mean: a, b"`` with the timm model names closest to ``name``, or ``""``."""
     close = difflib.get_close_matches(name, timm.list_models(), n=5, cutoff=0.6)
-    hint = f"; did you mean: {', '.join(close)}" if close else ""
+    return f"; did you mean: {', '.join(close)}" if close else ""
+
+
+def _unknown_model_message(name: str) -> str:
     return (
         f"unknown model '{name}': use 'default', a selfsim model folder, "
-        f"or a timm model name with --weights FILE{hint}"
+        f"or a timm model name with --weights FILE{timm_name_hint(name)}"
     )

@@ -11,20 +11,29 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pytorch_lightning as pl
+import timm
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader
 
 from selfsim.data.cleaning import CleanReport
 from selfsim.errors import SelfsimError
-from selfsim.models.config import INCEPTION_MEAN, INCEPTION_STD, EncoderConfig
+from selfsim.models.config import INCEPTION_MEAN, INCEPTION_STD, INPUT_SIZE_RANGE, EncoderConfig
 from selfsim.models.encoder import Encoder
-from selfsim.models.factory import create_backbone, cut_backbone, default_encoder, save_encoder
+from selfsim.models.factory import (
+    DEFAULT_BACKBONE,
+    create_backbone,
+    cut_backbone,
+    default_encoder,
+    save_encoder,
+    timm_name_hint,
+)
 from selfsim.models.small_cnn import NAME as SMALL_CNN
 from selfsim.ssl.checkpoint_io import AtomicCheckpointIO
 from selfsim.ssl.data import ImageFiles
 from selfsim.ssl.module import SSLModule
 from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, QualityMonitor, split_holdout
+from selfsim.ssl.names import METHODS
 from selfsim.ssl.transforms import CopyPair, TwoViews, copy_edit_names, view_transform
 from selfsim.ssl.whiten import MAX_PICTURES as MAX_WHITENING
 from selfsim.ssl.whiten import fit_whitening
@@ -90,7 +99,7 @@ class TrainConfig:
         size, the copy-detection recipe, a small learning rate and small batches."""
         base = cls()
         if init == "default":
-            base = replace(base, method="sscd", init="default", backbone="tf_efficientnet_lite0",
+            base = replace(base, method="sscd", init="default", backbone=DEFAULT_BACKBONE,
                            input_size=224, epochs=5, min_steps=150, batch_size=32, lr=1e-4, freeze_bn=True)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
@@ -98,8 +107,35 @@ class TrainConfig:
         """Refuse settings that cannot work, before any file is read.
 
         Raises:
-            SelfsimError: unknown copy edits, or copy edits for a method other than sscd.
+            SelfsimError: in one line, naming the command-line option: an unknown
+                method, init, backbone or copy edit, an option that does not apply,
+                or a number out of range.
         """
+        if self.method not in METHODS:
+            raise SelfsimError(f"unknown --method '{self.method}'; choose from: {', '.join(METHODS)}")
+        if self.init not in ("default", "scratch"):
+            raise SelfsimError(f"unknown --init '{self.init}'; choose from: default, scratch")
+        if self.init == "default" and self.backbone != DEFAULT_BACKBONE:
+            raise SelfsimError(f"--backbone applies to --init scratch; --init default adapts {DEFAULT_BACKBONE}")
+        if self.backbone != SMALL_CNN and not timm.is_model(self.backbone):
+            raise SelfsimError(f"unknown --backbone '{self.backbone}': {SMALL_CNN} or a timm model name"
+                               f"{timm_name_hint(self.backbone)}")
+        if self.backbone == SMALL_CNN and self.feature_level is not None:
+            raise SelfsimError(f"--feature-level applies to timm backbones; {SMALL_CNN} has no stages to cut at")
+        low, high = INPUT_SIZE_RANGE
+        if not low <= self.input_size <= high:
+            raise SelfsimError(f"--input-size must be {low}..{high} px, got {self.input_size}")
+        at_least = {"--epochs": (self.epochs, 1), "--batch-size": (self.batch_size, 2),
+                    "--checkpoint-every": (self.checkpoint_every, 1), "--workers": (self.workers, 0),
+                    "--holdout": (self.holdout, 0), "--feature-level": (self.feature_level, 0),
+                    "min_steps": (self.min_steps, 0)}
+        for option, (value, least) in at_least.items():
+            if value is not None and value < least:
+                raise SelfsimError(f"{option} must be at least {least}, got {value}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise SelfsimError(f"--lr must be a positive number, got {self.lr}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise SelfsimError(f"weight_decay must be zero or more, got {self.weight_decay}")
         if self.copy_edits is not None:
             if self.method != "sscd":
                 raise SelfsimError(f"--edits applies to --method sscd, not {self.method}")
@@ -123,6 +159,10 @@ class TrainResult:
     def images_per_second(self) -> float:
         """Training images (not views) per second in this run."""
         return self.steps_this_run * self.batch_size / max(self.seconds, 1e-9)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _encoder(cfg: TrainConfig) -> Encoder:
@@ -183,7 +223,7 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     if on_message is not None:
         on_message(f"training {cfg.method} ({cfg.init}, {encoder.config.backbone}, {cfg.input_size} px) on "
                    f"{len(train_files)} pictures ({len(held_out)} held out as the quality monitor's distractors): "
-                   f"{epochs} epochs of {per_epoch} steps, batches of {batch}")
+                   f"{_count(epochs, 'epoch')} of {_count(per_epoch, 'step')}, batches of {batch}")
     module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps, freeze_bn=cfg.freeze_bn)
     ckpt = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.checkpoint_every, save_last=True, save_top_k=0)
     callbacks: list[pl.Callback] = [ckpt]
