@@ -34,6 +34,7 @@ from selfsim.ssl.data import ImageFiles
 from selfsim.ssl.module import SSLModule
 from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, QualityMonitor, split_holdout
 from selfsim.ssl.names import METHODS
+from selfsim.ssl.resume import RecordRun, check_resumable, run_record
 from selfsim.ssl.transforms import CopyPair, TwoViews, copy_edit_names, view_transform
 from selfsim.ssl.whiten import MAX_PICTURES as MAX_WHITENING
 from selfsim.ssl.whiten import fit_whitening
@@ -220,13 +221,16 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     per_epoch = len(dataset) // batch
     epochs = max(cfg.epochs, math.ceil(cfg.min_steps / per_epoch))
     max_steps = epochs * per_epoch
+    record = run_record(cfg, len(train_files))
+    if resume:
+        check_resumable(last, record)
     if on_message is not None:
         on_message(f"training {cfg.method} ({cfg.init}, {encoder.config.backbone}, {cfg.input_size} px) on "
                    f"{len(train_files)} pictures ({len(held_out)} held out as the quality monitor's distractors): "
                    f"{_count(epochs, 'epoch')} of {_count(per_epoch, 'step')}, batches of {batch}")
     module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps, freeze_bn=cfg.freeze_bn)
     ckpt = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.checkpoint_every, save_last=True, save_top_k=0)
-    callbacks: list[pl.Callback] = [ckpt]
+    callbacks: list[pl.Callback] = [ckpt, RecordRun(record)]
     probe = CopyRetrievalProbe(train_files, held_out, cfg.seed, side=max(2 * cfg.input_size, 64))
     monitor = QualityMonitor(probe, on_quality or (lambda q: log.info("%s", q)), every=max(1, round(epochs / 10)))
     callbacks.append(monitor)
