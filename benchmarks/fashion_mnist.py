@@ -117,7 +117,7 @@ def main() -> None:
 
     model, idx = args.out / "model", args.out / "index"
     extra = [a for a in args.train_args if a != "--"]
-    train_cmd = ["selfsim", "train", str(args.out / "train"), "--out", str(model), "-q", *extra]
+    train_cmd = ["selfsim", "train", str(args.out / "train"), "--out", str(model), "--overwrite", "-q", *extra]
     t0 = time.perf_counter()
     subprocess.run(train_cmd, check=True)
     minutes = (time.perf_counter() - t0) / 60

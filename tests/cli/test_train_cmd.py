@@ -100,3 +100,18 @@ def test_a_bad_number_is_one_line_before_the_folder_is_read(tmp_path: Path, caps
     assert main(argv) == 1
     assert capsys.readouterr().err.strip() == "error: --lr must be a positive number, got -1.0"
     assert not (tmp_path / "m").exists()
+
+
+def test_training_again_into_a_run_needs_resume_or_overwrite(tiny_folder: Path, tmp_path: Path, capsys) -> None:
+    model = tmp_path / "m"
+    argv = ["train", str(tiny_folder), "--out", str(model), "--epochs", "1", "--batch-size", "8", "--workers", "0", "-q"]
+    assert main(argv) == 0
+    first = (model / "model.safetensors").read_bytes()
+    capsys.readouterr()
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {model} already holds a training run ({model / 'checkpoints' / 'last.ckpt'}): "
+                   "add --resume to continue it, --overwrite to start over, or choose another --out"]
+    assert (model / "model.safetensors").read_bytes() == first
+    assert main([*argv, "--overwrite", "--seed", "1"]) == 0
+    assert (model / "model.safetensors").read_bytes() != first

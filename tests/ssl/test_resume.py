@@ -68,3 +68,20 @@ def test_training_records_the_run_and_refuses_another_method_before_training(tmp
               progress=False, on_message=messages.append)
     assert messages == []  # refused before the plan is announced
     assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == saved["global_step"]
+
+
+def test_a_folder_holding_a_run_is_not_started_over_without_overwrite(tmp_path: Path) -> None:
+    from selfsim.ssl.resume import check_out
+
+    out = tmp_path / "model"
+    last = out / "checkpoints" / "last.ckpt"
+    check_out(out, last, resume=False, overwrite=False)  # a new folder
+    with pytest.raises(SelfsimError, match="nothing to resume"):
+        check_out(out, last, resume=True, overwrite=False)
+    _checkpoint(last.parent.mkdir(parents=True) or last, None)
+    with pytest.raises(SelfsimError, match=f"{out} already holds a training run .*add --resume to continue it, --overwrite"):
+        check_out(out, last, resume=False, overwrite=False)
+    check_out(out, last, resume=False, overwrite=True)
+    check_out(out, last, resume=True, overwrite=False)
+    with pytest.raises(SelfsimError, match="choose one"):
+        check_out(out, last, resume=True, overwrite=True)

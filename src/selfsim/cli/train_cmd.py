@@ -16,6 +16,7 @@ EPILOG = """examples:
   selfsim train scans/ --init default --edits crop,jpeg,text,color,blur --out scan-model   # no flips
   selfsim train digits/ --out small-model --method vicreg      # small CNN from scratch, 32 px
   selfsim train digits/ --out small-model --resume             # continue after an interruption
+  selfsim train digits/ --out small-model --epochs 20 --resume # ... or train longer
   selfsim index ~/Pictures --index pics.idx --model my-model   # then use it like any model
 
 The folder is cleaned first: unreadable files, pictures smaller than --min-side and
@@ -63,7 +64,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout", type=int, default=None, metavar="N",
                    help="pictures kept out of training; the quality monitor checks that copies of them are not "
                    "matched (default: a tenth of the folder, at most 200; none under 50 pictures)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.ckpt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoints/last.ckpt, with the settings it was started with")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over in an --out that already holds a training run (its checkpoint is dropped)")
     p.add_argument("--min-side", type=int, default=DEFAULT_MIN_SIDE,
                    help="drop pictures whose shorter side is smaller (default: %(default)s px)")
     add_common_args(p)
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import warnings
 
-    from selfsim.ssl.train import CHECKPOINTS, CLEAN_CACHE, TrainConfig, train
+    from selfsim.ssl.resume import check_out
+    from selfsim.ssl.train import CHECKPOINTS, CLEAN_CACHE, LAST_CHECKPOINT, TrainConfig, train
 
     # Lightning's own tips and deprecation notices are not for selfsim's users.
     for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
@@ -88,19 +93,21 @@ def run(args: argparse.Namespace) -> int:
         whiten=args.whiten or None, copy_edits=tuple(e.strip() for e in args.edits.split(",") if e.strip()) if args.edits else None,
     )
     cfg.check()  # a typo is reported before the folder is read
+    out = Path(args.out)
+    check_out(out, out / CHECKPOINTS / LAST_CHECKPOINT, resume=args.resume, overwrite=args.overwrite)
     bars = []
 
     def on_plan(n: int) -> None:
         bars.append(progress(n, "checking images", args.quiet))
 
     data = clean(args.paths, min_side=args.min_side, max_pixels=args.max_pixels, on_plan=on_plan,
-                 on_progress=lambda k: bars[0].update(k), cache=Path(args.out) / CHECKPOINTS / CLEAN_CACHE)
+                 on_progress=lambda k: bars[0].update(k), cache=out / CHECKPOINTS / CLEAN_CACHE)
     for bar in bars:
         bar.close()
     report_skipped([(d.path, d.reason) for d in data.dropped], args.quiet)
     from tqdm import tqdm
 
-    result = train(cfg, data, args.out, resume=args.resume, progress=not args.quiet,
+    result = train(cfg, data, out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
                    on_quality=lambda q: tqdm.write(str(q), file=sys.stderr), on_message=say)
     say(f"wrote {result.out}: {result.steps} step{'' if result.steps == 1 else 's'} ({result.steps_this_run} in this run, "
         f"{result.seconds / 60:.1f} min, {result.images_per_second:.0f} images/s)")

@@ -69,6 +69,25 @@ def check_resumable(checkpoint: Path, record: dict[str, Any]) -> None:
                            f"(resume with the same settings and folder, or train into a new --out)")
 
 
+def check_out(out: Path, checkpoint: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse to start over a run, or to resume one that is not there.
+
+    ``out`` holds a run when it has ``checkpoint`` or a model file: starting a new
+    run there would replace its checkpoints from the first step on.
+
+    Raises:
+        SelfsimError: in one line, saying which option to add.
+    """
+    if resume and overwrite:
+        raise SelfsimError("--resume continues a run and --overwrite starts over: choose one")
+    if resume and not checkpoint.is_file():
+        raise SelfsimError(f"nothing to resume: {checkpoint} does not exist")
+    held = [p for p in (checkpoint, out / "model.safetensors") if p.is_file()]
+    if not resume and not overwrite and held:
+        raise SelfsimError(f"{out} already holds a training run ({held[0]}): add --resume to continue it, "
+                           f"--overwrite to start over, or choose another --out")
+
+
 def _option(field: str) -> str:
     return _OPTION.get(field, "--" + field.replace("_", "-"))
 

@@ -34,7 +34,7 @@ from selfsim.ssl.data import ImageFiles
 from selfsim.ssl.module import SSLModule
 from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, QualityMonitor, split_holdout
 from selfsim.ssl.names import METHODS
-from selfsim.ssl.resume import RecordRun, check_resumable, run_record
+from selfsim.ssl.resume import RecordRun, check_out, check_resumable, run_record
 from selfsim.ssl.transforms import CopyPair, TwoViews, copy_edit_names, view_transform
 from selfsim.ssl.whiten import MAX_PICTURES as MAX_WHITENING
 from selfsim.ssl.whiten import fit_whitening
@@ -42,6 +42,8 @@ from selfsim.ssl.whiten import fit_whitening
 log = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
+#: The checkpoint ``--resume`` continues from (Lightning's ``save_last`` name).
+LAST_CHECKPOINT = "last.ckpt"
 #: What cleaning found, in the checkpoints folder, so that ``--resume`` re-checks only changed files.
 CLEAN_CACHE = "clean-cache.json"
 
@@ -185,12 +187,15 @@ def _encoder(cfg: TrainConfig) -> Encoder:
 
 
 def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, resume: bool = False,
-          progress: bool = True, on_quality: Callable[[Quality], None] | None = None,
+          overwrite: bool = False, progress: bool = True, on_quality: Callable[[Quality], None] | None = None,
           on_message: Callable[[str], None] | None = None) -> TrainResult:
     """Train on ``data.kept`` and write a model folder to ``out``.
 
     Checkpoints go to ``out/checkpoints``; with ``resume`` training continues from
-    the last one at the same step. The model folder is written only when training
+    the last one at the same step, and only with the settings it was started with
+    (``resume.py``). A folder that already holds a run is refused unless ``overwrite``
+    (its checkpoint is then dropped at once; its model stays until the new one is
+    written). The model folder is written only when training
     finishes: a collapse, NaN or interruption never overwrites a good model.
     ``on_quality`` receives the label-free quality monitor's result before training
     and after epochs (see ``monitor.py``).
@@ -201,9 +206,10 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     if len(data.kept) < 2:
         raise SelfsimError(f"training needs at least 2 usable images, found {len(data.kept)}")
     ckpt_dir = out / CHECKPOINTS
-    last = ckpt_dir / "last.ckpt"
-    if resume and not last.is_file():
-        raise SelfsimError(f"nothing to resume: {last} does not exist")
+    last = ckpt_dir / LAST_CHECKPOINT
+    check_out(out, last, resume=resume, overwrite=overwrite)
+    if overwrite:
+        last.unlink(missing_ok=True)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     torch.set_float32_matmul_precision("high")
     encoder = _encoder(cfg)
