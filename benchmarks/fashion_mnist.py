@@ -33,6 +33,7 @@ from PIL import Image
 from selfsim.data.samples import fashion_mnist
 from selfsim.models import load_encoder
 from selfsim.models.whitening import Whitening
+from selfsim.ssl.features import pooled_features
 
 K, T = 20, 0.07
 
@@ -107,8 +108,8 @@ def main() -> None:
     src = fashion_mnist()
     xtr, ytr = read_idx(src / "train-images-idx3-ubyte.gz"), read_idx(src / "train-labels-idx1-ubyte.gz")
     xte, yte = read_idx(src / "t10k-images-idx3-ubyte.gz"), read_idx(src / "t10k-labels-idx1-ubyte.gz")
-    write_pngs(xtr, args.out / "train")
-    write_pngs(xte, args.out / "test")
+    train_files = write_pngs(xtr, args.out / "train")
+    test_files = write_pngs(xte, args.out / "test")
     rows = []
     raw_tr = xtr.reshape(len(xtr), -1).astype(np.float32)
     raw_te = xte.reshape(len(xte), -1).astype(np.float32)
@@ -127,20 +128,12 @@ def main() -> None:
     def embed(e, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
         return e.embed([Image.fromarray(i, "L").convert("RGB") for i in x], batch_size=512)
 
-    @torch.inference_mode()
-    def pooled(e, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-        out = []
-        for s in range(0, len(x), 512):
-            batch = torch.stack([e.preprocess(Image.fromarray(i, "L").convert("RGB")) for i in x[s:s + 512]])
-            out.append(e.pooled(batch).numpy())
-        return np.concatenate(out)
-
     if not args.no_start_row:  # the same architecture before training: what training added
         from selfsim.ssl.train import TrainConfig, _encoder
 
         start_cfg = {k: v for k, v in info["train_config"].items() if k not in ("whiten", "copy_edits")}
         start = _encoder(TrainConfig(**start_cfg)).eval()
-        ptr, pte = pooled(start, xtr), pooled(start, xte)
+        ptr, pte = (pooled_features(start, f, batch_size=512, progress=False) for f in (train_files, test_files))
         rows.append((f"untrained start ({info['init']}, {enc.config.input_size} px)",
                      *knn_from_vectors(pte, ptr, yte, ytr), "-"))
         if enc.config.whitening is not None:  # what the whitening alone adds, with no training

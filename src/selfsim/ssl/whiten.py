@@ -6,19 +6,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from selfsim.models.encoder import Encoder
 from selfsim.models.whitening import Whitening
-from selfsim.ssl.data import ImageFiles
+from selfsim.ssl.features import pooled_features
 
 #: Pictures the whitening is fitted on, at most (a seeded sample of bigger folders).
 MAX_PICTURES = 50_000
 
 
-@torch.inference_mode()
 def fit_whitening(encoder: Encoder, files: Sequence[Path], seed: int = 0, batch_size: int = 256,
                   workers: int = 0, progress: bool = True) -> Whitening:
     """Embed ``files`` as search will (pooled, before whitening) and fit a whitening.
@@ -29,10 +25,5 @@ def fit_whitening(encoder: Encoder, files: Sequence[Path], seed: int = 0, batch_
     if len(files) > MAX_PICTURES:
         pick = np.random.default_rng(seed).choice(len(files), MAX_PICTURES, replace=False)
         files = [files[int(i)] for i in sorted(pick)]
-    encoder.eval()
-    loader = DataLoader(ImageFiles(files, encoder.transform, min_side=encoder.config.input_size),
-                        batch_size=batch_size, num_workers=workers)
-    device = encoder.device
-    feats = [encoder.pooled(x.to(device)).float().cpu().numpy()
-             for x in tqdm(loader, desc="fitting whitening", unit="batch", disable=not progress, leave=False)]
-    return Whitening.fit(np.concatenate(feats))
+    return Whitening.fit(pooled_features(encoder, files, batch_size=batch_size, workers=workers, progress=progress,
+                                         desc="fitting whitening"))
