@@ -73,3 +73,19 @@ def test_training_reports_quality_before_and_after_each_epoch(tmp_path: Path) ->
     assert result.images == 16 and result.steps == 4  # 16 training pictures, batches of 8
     info = load_encoder(str(tmp_path / "m"), device="cpu").config.info
     assert info["data"]["held_out"] == 4 and [q["epoch"] for q in info["quality"]] == [0, 1, 2]
+
+
+def test_the_probe_makes_copies_with_the_users_edits(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from conftest import picture_folder
+
+    from selfsim.ssl.monitor import MONITOR_EDITS
+
+    files = sorted(picture_folder(tmp_path / "imgs", 4, (48, 48)).iterdir())
+    assert CopyRetrievalProbe(files, edits=["jpeg", "paste", "crop"]).edits == ("crop", "jpeg")
+    assert CopyRetrievalProbe(files, edits=["paste"]).edits == MONITOR_EDITS
+    assert CopyRetrievalProbe(files).edits == MONITOR_EDITS and "paste" not in MONITOR_EDITS
+    flipped = CopyRetrievalProbe(files, edits=["flip"])
+    assert all(c.tobytes() == o.transpose(0).tobytes() for c, o in zip(flipped.copies, flipped.originals))

@@ -27,8 +27,8 @@ from selfsim.eval.metrics import CopyDetectionMetrics, PredictedMatch, copy_dete
 from selfsim.models.encoder import Encoder
 from selfsim.ssl.transforms import COPY_EDITS
 
-#: Edits for the monitor's queries, in turn (pasting is left out: its background
-#: would be a second right answer).
+#: Edits for the monitor's queries, in turn, unless training names its own (pasting
+#: is left out: its background would be a second right answer).
 MONITOR_EDITS = tuple(sorted(set(COPY_EDITS) - {"paste"}))
 #: Training pictures indexed by the monitor, at most.
 MAX_INDEXED = 200
@@ -61,11 +61,15 @@ class CopyRetrievalProbe:
         seed: draws the sample and the edits, once.
         side: pictures are shrunk to this longer side before editing and kept so
             (twice the encoder's input size is plenty).
+        edits: the copy edits to apply, in turn: those the user said copies undergo
+            (``--edits``); None, or only ``paste``: :data:`MONITOR_EDITS`.
     """
 
     def __init__(self, indexed: Sequence[Path], unindexed: Sequence[Path] = (), seed: int = 0,
-                 side: int = 512) -> None:
+                 side: int = 512, edits: Sequence[str] | None = None) -> None:
         rng = np.random.default_rng(seed)
+        self.edits = tuple(sorted(set(edits) - {"paste"})) if edits is not None else ()
+        self.edits = self.edits or MONITOR_EDITS
         if len(indexed) > MAX_INDEXED:
             indexed = [indexed[int(i)] for i in sorted(rng.choice(len(indexed), MAX_INDEXED, replace=False))]
 
@@ -76,7 +80,7 @@ class CopyRetrievalProbe:
 
         self.originals = [load(f) for f in indexed]
         held = [load(f) for f in unindexed]
-        self.copies = [COPY_EDITS[MONITOR_EDITS[i % len(MONITOR_EDITS)]](img, rng, None).convert("RGB")
+        self.copies = [COPY_EDITS[self.edits[i % len(self.edits)]](img, rng, None).convert("RGB")
                        for i, img in enumerate(self.originals + held)]
         self.distractors = len(held)
 

@@ -237,7 +237,8 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps, freeze_bn=cfg.freeze_bn)
     ckpt = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.checkpoint_every, save_last=True, save_top_k=0)
     callbacks: list[pl.Callback] = [ckpt, RecordRun(record)]
-    probe = CopyRetrievalProbe(train_files, held_out, cfg.seed, side=max(2 * cfg.input_size, 64))
+    probe = CopyRetrievalProbe(train_files, held_out, cfg.seed, side=max(2 * cfg.input_size, 64),
+                               edits=cfg.copy_edits)
     monitor = QualityMonitor(probe, on_quality or (lambda q: log.info("%s", q)), every=max(1, round(epochs / 10)))
     callbacks.append(monitor)
     trainer = pl.Trainer(
