@@ -11,6 +11,8 @@ FMNIST_RECIPE = --init default --input-size 64 --feature-level 3 --method vicreg
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "selfsim needs Python >= 3.11")'
+	@# The virtual environment takes about 6.2 GB (PyTorch); say so before pip fails half-way.
+	@$(PYTHON) -c 'import shutil, sys; free = shutil.disk_usage(".").free / 2**30; sys.exit(0 if free >= 7 else f"installing selfsim needs about 7 GB free disk here, found {free:.1f} GB")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# PyTorch first, pinned to the wheels this project is tested with (CPU works; CUDA used if present).
