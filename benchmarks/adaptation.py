@@ -10,6 +10,7 @@ and the same index/search with the un-adapted default encoder, in the same run.
 Both are scored with selfsim's normalised scores and with plain cosine (one view).
 
     python benchmarks/adaptation.py [--seed 0] [-- extra selfsim train options]
+    python benchmarks/adaptation.py --reuse     # score OUT/model again, after a change to search
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("bench-out/adapt"))
     ap.add_argument("--seed", type=int, default=0, help="which split and edits to draw")
+    ap.add_argument("--reuse", action="store_true",
+                    help="score the model already trained in OUT/model (after a change to search) instead of training")
     ap.add_argument("train_args", nargs=argparse.REMAINDER, help="passed to `selfsim train` after --")
     args = ap.parse_args()
     truth = copydet_data.build(args.out, seed=args.seed)
@@ -45,7 +48,11 @@ def main() -> None:
     rows, tops = [], []
     for label, model, minutes in [("default encoder", None, None), ("adapted", args.out / "model", 0.0)]:
         extra_index: list[str] = []
-        if model is not None:
+        if model is not None and args.reuse:
+            print(f"scoring the model trained earlier in {model} (--reuse)", flush=True)
+            minutes = None
+            extra_index = ["--model", str(model)]
+        elif model is not None:
             extra = [a for a in args.train_args if a != "--"]
             cmd = ["selfsim", "train", str(args.out / "refs"), "--init", "default", "--out", str(model), "-q", *extra]
             print("train: " + " ".join(cmd), flush=True)

@@ -29,10 +29,10 @@ def test_same_similarity_scores_lower_against_a_busier_background() -> None:
 def test_phash_vouch_scores() -> None:
     from selfsim.search.scoring import PhashVouch
 
-    v = PhashVouch(max_distance=8, min_similarity=0.3, base=0.25, step=0.025)
-    out = v.score(np.array([0, 8, 9, 0]), np.array([0.5, 0.5, 0.9, 0.1], np.float32))
-    assert out[0] == pytest.approx(0.45) and out[1] == pytest.approx(0.25)
-    assert np.isneginf(out[2]) and np.isneginf(out[3])  # too far; embedding too dissimilar
+    v = PhashVouch(max_distance=8, min_score=-0.15, base=0.25, step=0.025)
+    out = v.score(np.array([0, 8, 9, 0, 0]), np.array([0.1, -0.15, 0.9, -0.2, -0.1], np.float32))
+    assert out[0] == pytest.approx(0.45) and out[1] == pytest.approx(0.25) and out[4] == pytest.approx(0.45)
+    assert np.isneginf(out[2]) and np.isneginf(out[3])  # too far; embedding far below the background
 
 
 def test_exact_duplicates_of_the_best_hit_are_not_background() -> None:

@@ -62,24 +62,32 @@ class PhashVouch:
     """Lets a near-identical perceptual hash vouch for a copy.
 
     A reference whose pHash is within ``max_distance`` bits of the query's, and
-    whose embedding is at least ``min_similarity`` similar (a guard against flat
-    images whose hashes collide), scores at least
-    ``base + step * (max_distance - distance)``: from ``base`` (0.25) at the limit
-    to 0.45 for identical hashes, above the precision-0.9 threshold of normalised
-    embedding scores (about 0.19 on our benchmark). This rescues pixelated and
-    blurred copies that CNN features miss, at no cost in precision there.
+    whose normalised embedding score (similarity minus the query's background, see
+    :class:`ScoreNormalizer`) is at least ``min_score`` (a guard against pictures
+    of the same simple layout, such as gradient skies, whose hashes collide), scores
+    at least ``base + step * (max_distance - distance)``: from ``base`` (0.25) at the
+    limit to 0.45 for identical hashes, above the precision-0.9 threshold of
+    normalised embedding scores (about 0.19 on our benchmark). This rescues pixelated
+    and blurred copies that CNN features miss, at no cost in precision there.
+
+    The guard is relative to the background, not an absolute cosine, because
+    similarities have a different scale for every model: an encoder adapted with
+    ``selfsim train`` puts unrelated pictures near cosine 0.1 where the default one
+    puts them near 0.4, and an absolute floor of 0.3 stopped pHash from vouching for
+    pixelated copies the adapted model had not been trained on.
     """
 
     def __init__(
-        self, max_distance: int = 8, min_similarity: float = 0.3, base: float = 0.25, step: float = 0.025
+        self, max_distance: int = 8, min_score: float = -0.15, base: float = 0.25, step: float = 0.025
     ) -> None:
         self.max_distance = max_distance
-        self.min_similarity = min_similarity
+        self.min_score = min_score
         self.base = base
         self.step = step
 
-    def score(self, distance: np.ndarray, similarity: np.ndarray) -> np.ndarray:
-        """Scores for candidates; ``-inf`` where the hash does not vouch."""
+    def score(self, distance: np.ndarray, normalised: np.ndarray) -> np.ndarray:
+        """Scores for candidates at pHash ``distance`` with ``normalised`` embedding
+        scores; ``-inf`` where the hash does not vouch."""
         s = self.base + self.step * (self.max_distance - distance.astype(np.float32))
-        ok = (distance <= self.max_distance) & (similarity >= self.min_similarity)
+        ok = (distance <= self.max_distance) & (normalised >= self.min_score)
         return np.where(ok, s, -np.inf).astype(np.float32)

@@ -127,7 +127,7 @@ class Searcher:
             background = self.normalizer.background(sims)
             scores = {i: s - self.normalizer.beta * background for i, s in best.items()}
             if close is not None and len(close[0]):
-                self._vouch(views[q], close, best, scores)
+                self._vouch(views[q], close, self.normalizer.beta * background, best, scores)
             ranked = sorted(scores.items(), key=lambda t: -t[1])[:k]
             results.append([SearchHit("", float(sc), float(best[i]), i) for i, sc in ranked])
         paths = self.index.paths(sorted({h.id for hits in results for h in hits}))
@@ -137,14 +137,16 @@ class Searcher:
         self,
         views: np.ndarray,
         close: tuple[np.ndarray, np.ndarray],
+        offset: float,
         best: dict[int, float],
         scores: dict[int, float],
     ) -> None:
-        """Raise the scores of references whose pHash vouches for them (in place)."""
+        """Raise the scores of references whose pHash vouches for them (in place);
+        ``offset`` is what normalisation subtracts from this query's similarities."""
         assert self.vouch is not None
         ids, dist = close
         sims = (self.index.vectors(ids) @ views.T).max(axis=1)
-        for i, s, vs in zip(ids.tolist(), sims.tolist(), self.vouch.score(dist, sims).tolist()):
+        for i, s, vs in zip(ids.tolist(), sims.tolist(), self.vouch.score(dist, sims - offset).tolist()):
             best[i] = max(best.get(i, -np.inf), s)
             if vs > scores.get(i, -np.inf):
                 scores[i] = vs
