@@ -60,3 +60,29 @@ def test_pixelated_copy_is_vouched_for_by_its_phash(photo_dir: Path, tmp_path: P
         without = Searcher(index, encoder, vouch=None).search_images([query], k=1)[0][0]
     assert Path(with_hash.path).name == "gen5.png"
     assert with_hash.score >= 0.25 and with_hash.score >= without.score
+
+
+def test_phash_vouching_holds_on_any_similarity_scale(tmp_path: Path, encoder: Encoder) -> None:
+    """A model whose unrelated pictures sit near cosine 0 (an adapted encoder) still gets
+    vouched copies; a hash collision far below the query's background does not."""
+    from selfsim.index.catalog import NewImage
+
+    rng = np.random.default_rng(0)
+    d = encoder.dim
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+    refs = [unit(rng.standard_normal(d)) for _ in range(12)]
+    hashes = [int(h) for h in rng.integers(0, 2**62, size=12)]
+    with Index.create(tmp_path / "idx", model_ref(encoder)) as index:
+        index.add([NewImage(f"r{i}.jpg", str(i), 1, 0, 8, 8, v, h) for i, (v, h) in enumerate(zip(refs, hashes))])
+        index.save()
+    noise = unit(rng.standard_normal(d) - (rng.standard_normal(d) @ refs[0]) * refs[0])
+    weak_copy = unit(0.1 * refs[0] + noise)      # cosine 0.1 to r0, about 0 to the rest
+    collision = unit(-0.5 * refs[0] + noise)     # cosine -0.5: not the same picture
+    with Index.open(tmp_path / "idx") as index:
+        hits = Searcher(index, encoder).search_vectors(np.stack([weak_copy, collision]), k=1,
+                                                       phashes=np.array([hashes[0], hashes[0]], np.int64))
+    assert hits[0][0].path == "r0.jpg" and hits[0][0].score == np.float32(0.45)
+    assert hits[1][0].path != "r0.jpg" and hits[1][0].score < 0.25
