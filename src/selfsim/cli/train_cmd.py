@@ -26,8 +26,9 @@ when training finishes, so a collapse or NaN never overwrites a good model.
 
 Quality without labels: before training and about ten times during it, selfsim
 reports how well the model finds edited copies (crops, rotations, JPEG, text, ...;
-those of --edits when given) of up to 200 of the folder's pictures, while copies of held-out pictures (a tenth
-of the folder, at most 200, none under 50 pictures) must find nothing."""
+those of --edits when given) of up to 200 of the folder's pictures, while copies of
+held-out pictures (a tenth of the folder, at most 200, none under 50 pictures) must
+find nothing."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
