@@ -85,3 +85,6 @@ def test_a_folder_holding_a_run_is_not_started_over_without_overwrite(tmp_path: 
     check_out(out, last, resume=True, overwrite=False)
     with pytest.raises(SelfsimError, match="choose one"):
         check_out(out, last, resume=True, overwrite=True)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SelfsimError, match="is a file; training writes a model folder"):
+        check_out(tmp_path / "file", tmp_path / "file" / "checkpoints" / "last.ckpt", resume=False, overwrite=False)

@@ -78,6 +78,8 @@ def check_out(out: Path, checkpoint: Path, *, resume: bool, overwrite: bool) -> 
     Raises:
         SelfsimError: in one line, saying which option to add.
     """
+    if out.exists() and not out.is_dir():
+        raise SelfsimError(f"--out {out} is a file; training writes a model folder")
     if resume and overwrite:
         raise SelfsimError("--resume continues a run and --overwrite starts over: choose one")
     if resume and not checkpoint.is_file():
