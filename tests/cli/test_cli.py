@@ -54,13 +54,15 @@ def test_index_then_search_json(photo_dir: Path, tmp_path: Path) -> None:
         (["search", "--index", "{tmp}", "x.jpg"], "not a selfsim index"),
         (["search", "--index", "{tmp}/missing", "x.jpg"], "index not found"),
         (["index", "{tmp}", "--index", "{tmp}/i", "--model", "resnet19"], "unknown model 'resnet19'"),
+        (["export", "default", "--onnx", "--out", "{tmp}/a-file/x.onnx"], "error: File exists: {tmp}/a-file"),
     ],
 )
 def test_errors_are_one_line_with_status_1(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "a-file").write_text("in the way of a folder")
     out = selfsim(*[a.format(tmp=tmp_path) for a in args])
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1].startswith("error: ")
-    assert message in out.stderr
+    assert message.format(tmp=tmp_path) in out.stderr
     assert "Traceback" not in out.stderr
 
 

@@ -53,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+    except OSError as e:  # the file system said no: a full disk, a missing folder, a file in the way
+        if args.verbose:
+            raise
+        where = f": {e.filename}" if e.filename else ""
+        say(f"error: {e.strerror or e}{where}")
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":
