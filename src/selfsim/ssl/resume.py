@@ -17,6 +17,7 @@ import pytorch_lightning as pl
 import torch
 
 from selfsim.errors import SelfsimError
+from selfsim.models.factory import WEIGHTS_FILE
 
 #: The checkpoint entry that holds the run's record.
 KEY = "selfsim_run"
@@ -84,7 +85,7 @@ def check_out(out: Path, checkpoint: Path, *, resume: bool, overwrite: bool) -> 
         raise SelfsimError("--resume continues a run and --overwrite starts over: choose one")
     if resume and not checkpoint.is_file():
         raise SelfsimError(f"nothing to resume: {checkpoint} does not exist")
-    held = [p for p in (checkpoint, out / "model.safetensors") if p.is_file()]
+    held = [p for p in (checkpoint, out / WEIGHTS_FILE) if p.is_file()]
     if not resume and not overwrite and held:
         raise SelfsimError(f"{out} already holds a training run ({held[0]}): add --resume to continue it, "
                            f"--overwrite to start over, or choose another --out")
