@@ -68,8 +68,7 @@ class CopyRetrievalProbe:
     def __init__(self, indexed: Sequence[Path], unindexed: Sequence[Path] = (), seed: int = 0,
                  side: int = 512, edits: Sequence[str] | None = None) -> None:
         rng = np.random.default_rng(seed)
-        self.edits = tuple(sorted(set(edits) - {"paste"})) if edits is not None else ()
-        self.edits = self.edits or MONITOR_EDITS
+        self.edits = tuple(sorted(set(edits or ()) - {"paste"})) or MONITOR_EDITS
         if len(indexed) > MAX_INDEXED:
             indexed = [indexed[int(i)] for i in sorted(rng.choice(len(indexed), MAX_INDEXED, replace=False))]
 
