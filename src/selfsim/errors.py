@@ -28,5 +28,9 @@ class IndexStateError(SelfsimError):
     """An index directory is missing, broken, or was built with another model."""
 
 
+class IndexDamagedError(IndexStateError):
+    """An index's catalog cannot be read as it stands (``selfsim check --repair``)."""
+
+
 class NoImagesError(SelfsimError):
     """A path holds no image that could be read."""

@@ -16,9 +16,9 @@ def test_find_images_recursive_by_content(tmp_path: Path) -> None:
     Image.new("RGB", (4, 4)).save(tmp_path / "sub" / "noext", format="JPEG")
     Image.new("RGB", (4, 4)).save(tmp_path / ".hidden" / "h.png")
     (tmp_path / "notes.txt").write_text("x")
-    images, others = find_images([tmp_path])
+    images, skipped = find_images([tmp_path])
     assert sorted(p.name for p in images) == ["a.png", "noext"]
-    assert [p.name for p in others] == ["notes.txt"]
+    assert [(p.name, why) for p, why in skipped] == [("notes.txt", "not an image file")]
     assert sniff_format(tmp_path / "sub" / "noext") == "JPEG"
 
 

@@ -101,6 +101,6 @@ def test_hnsw_index_handles_replacements(photo_dir: Path, tmp_path: Path, encode
     with Index.open(tmp_path / "idx", writable=True) as index:
         sync(index, encoder, [photo_dir])
         assert index.store.kind == "hnsw" and len(index.store) == 8
-        ids, xb = index.catalog.vectors()
+        ids, xb = index.catalog.vectors(index.model.dim)
         D, I = index.search(xb, 1)
         assert np.array_equal(I[:, 0], ids)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
@@ -27,13 +29,55 @@ def progress(total: int, desc: str, quiet: bool) -> tqdm:
     return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, disable=quiet or None, dynamic_ncols=True)
 
 
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as one honest line of terminal text.
+
+    Bytes that are not UTF-8 (lone surrogates after ``os.fsdecode``) show as ``\\xNN``;
+    control characters (a newline in a name would forge a line) and invisible format
+    characters (bidi overrides would disguise a name) as ``\\uNNNN``. JSON output keeps
+    the exact name instead.
+    """
+    out = []
+    for ch in os.fspath(path):
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's escape of a byte that is not UTF-8
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}")
+    return value
+
+
 def report_skipped(skipped: Sequence[tuple[str, str]], quiet: bool) -> None:
     """One line per skipped file, then a count per reason."""
     if not skipped:
         return
     if not quiet:
         for path, reason in skipped:
-            say(f"skipped {path}: {reason}")
+            say(f"skipped {display_path(path)}: {reason}")
     by_reason = Counter(_reason_kind(r) for _, r in skipped)
     summary = ", ".join(f"{n} {kind}" for kind, n in by_reason.most_common())
     say(f"skipped {len(skipped)} file(s): {summary}")

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
-from selfsim.cli.common import add_common_args, add_model_args, progress, report_skipped, say
-from selfsim.errors import NoImagesError
+from selfsim.cli.common import (
+    add_common_args,
+    add_model_args,
+    display_path,
+    progress,
+    report_skipped,
+    say,
+)
+from selfsim.errors import IndexDamagedError, NoImagesError
 from selfsim.index import Index, is_index, sync
+from selfsim.index.index import model_ref
+from selfsim.index.rebuild import rebuild, set_aside
 from selfsim.index.store import STORE_KINDS
 from selfsim.models import load_embedder
-from selfsim.search import model_ref
 
 HELP = "index folders of images (only new or changed files are embedded)"
 EPILOG = """examples:
@@ -19,9 +28,14 @@ EPILOG = """examples:
   selfsim index ~/Pictures --index pics.idx --model my-model/  # a model from `selfsim train`
   selfsim index ~/Pictures --index pics.idx --type hnsw     # approximate search for big collections
   selfsim index ~/Pictures --index pics.idx --local-features  # ready for `search --verify` now
+  selfsim index /mnt/old-disk --index pics.idx --prune      # forget pictures of a folder that is gone
+  selfsim index ~/Pictures --index pics.idx --rebuild --model my-model/  # re-embed, old index kept until done
 
-Run it again after the folder changes: new and changed files are embedded,
-deleted ones dropped, the rest kept."""
+Run it again after the folder changes: new and changed files are embedded, moved
+or renamed ones keep their vectors, deleted ones are dropped, the rest kept.
+Deletions need evidence: a folder that is missing or holds no picture any more
+(an unmounted disk?) is refused, and when more than half of a folder's pictures
+are gone they are kept; --prune removes them all the same."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,10 +44,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
     p.add_argument("--index", "-i", required=True, metavar="DIR", help="index folder (created if missing)")
     add_model_args(p, default=None)
-    p.add_argument("--type", choices=STORE_KINDS, default="auto",
-                   help="vector index: exact 'flat', approximate 'hnsw', or 'auto' "
-                   "(flat up to 100,000 images) (default: %(default)s)")
-    p.add_argument("--rebuild", action="store_true", help="drop all vectors and re-embed with --model")
+    p.add_argument("--type", choices=STORE_KINDS, default=None,
+                   help="vector index: exact 'flat', approximate 'hnsw', or 'auto' (flat up to "
+                   "100,000 images); on an existing index the vector file is rebuilt, nothing is "
+                   "re-embedded (default: auto for a new index, else the index's own)")
+    p.add_argument("--rebuild", action="store_true",
+                   help="re-embed everything under PATH with --model, beside the old index, which "
+                   "is replaced only when the new one is complete")
+    p.add_argument("--prune", action="store_true",
+                   help="remove every indexed picture under PATH whose file is gone, also when PATH "
+                   "no longer exists or most of its pictures vanished")
+    p.add_argument("--verify-content", action="store_true",
+                   help="hash every file, not only those whose size or time changed: finds content "
+                   "replaced under the same size and time, at the cost of reading every file")
     p.add_argument("--local-features", action="store_true",
                    help="also detect and store SIFT features now, so that `search --verify` is fast "
                    "from the first query (otherwise they are cached on first use)")
@@ -42,25 +65,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _open(args: argparse.Namespace) -> Index | None:
+    """The existing index, or None; with --rebuild a damaged catalog is set aside."""
+    if not is_index(args.index):
+        return None
+    try:
+        return Index.open(args.index, writable=True)
+    except IndexDamagedError:
+        if not args.rebuild:
+            raise
+    moved = set_aside(Path(args.index))
+    say(f"the damaged catalog was moved to {display_path(moved)}; making a new one")
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    if is_index(args.index):
-        index = Index.open(args.index, writable=True)
-        spec = index.model.spec
-        model = args.model or spec.get("model") or "default"
-        weights = args.weights if args.model else (args.weights or spec.get("weights"))
-        encoder = load_embedder(model, weights=weights)
-        if args.rebuild:
-            index.reset(model_ref(encoder))
-        else:
-            try:
+    index = _open(args)
+    if index is not None:
+        try:
+            spec = index.model.spec
+            model = args.model or spec.get("model") or "default"
+            weights = args.weights if args.model else (args.weights or spec.get("weights"))
+            encoder = load_embedder(model, weights=weights)
+            if not args.rebuild:
                 index.check_model(model_ref(encoder))
-            except Exception:
-                index.close()
-                raise
+            if args.type is not None:
+                index.set_store_kind(args.type)
+        except BaseException:
+            index.close()
+            raise
     else:
         encoder = load_embedder(args.model or "default", weights=args.weights)
-        index = Index.create(args.index, model_ref(encoder), kind=args.type)
+        index = Index.create(args.index, model_ref(encoder), kind=args.type or "auto")
     bar = None
 
     def on_plan(n: int) -> None:
@@ -71,9 +108,13 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.update(n)
 
+    options = dict(batch_size=args.batch_size, max_pixels=args.max_pixels, verify_content=args.verify_content,
+                   on_plan=on_plan, on_progress=on_progress)
     with index:
-        report = sync(index, encoder, args.paths, batch_size=args.batch_size,
-                      max_pixels=args.max_pixels, on_plan=on_plan, on_progress=on_progress)
+        if args.rebuild:
+            report = rebuild(index, encoder, args.paths, **options)
+        else:
+            report = sync(index, encoder, args.paths, prune=args.prune, **options)
         total = len(index)
         if bar is not None:
             bar.close()
@@ -85,12 +126,16 @@ def run(args: argparse.Namespace) -> int:
             Verifier(index).warm(ids, on_progress=fbar.update)
             fbar.close()
     report_skipped([(s.path, s.reason) for s in report.skipped], args.quiet)
+    for kept in report.kept:
+        say(f"kept {kept.gone} of {kept.indexed} indexed pictures under {display_path(kept.root)} whose "
+            f"files are gone (more than half: is a disk unmounted?); add --prune to remove them")
     seconds = time.perf_counter() - start
+    moved = f" ({report.moved} of them moved, vectors kept)" if report.moved else ""
     say(
-        f"indexed {args.index}: {total} images ({report.added} added, {report.updated} updated, "
+        f"indexed {display_path(args.index)}: {total} images ({report.added} added{moved}, {report.updated} updated, "
         f"{report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped) "
         f"in {seconds:.1f}s with model '{encoder.config.name}'"
     )
-    if total == 0:
-        raise NoImagesError(f"no readable images under {', '.join(args.paths)}")
+    if total == 0 and not args.prune:
+        raise NoImagesError(f"no readable images under {', '.join(display_path(p) for p in args.paths)}")
     return 0

@@ -8,12 +8,22 @@ Exit status: 0 success (files that could not be read are reported, not fatal);
 from __future__ import annotations
 
 import argparse
+import errno
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from selfsim import __version__
-from selfsim.cli import calibrate_cmd, export_cmd, index_cmd, match_cmd, search_cmd, train_cmd
-from selfsim.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, configure_logging, say
+from selfsim.cli import (
+    calibrate_cmd,
+    check_cmd,
+    export_cmd,
+    index_cmd,
+    match_cmd,
+    search_cmd,
+    train_cmd,
+)
+from selfsim.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, configure_logging, display_path, say
 from selfsim.errors import SelfsimError
 
 DESCRIPTION = """selfsim: search folders of images by image, offline.
@@ -33,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"selfsim {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (index_cmd, search_cmd, match_cmd, calibrate_cmd, train_cmd, export_cmd):
+    for module in (index_cmd, search_cmd, match_cmd, calibrate_cmd, train_cmd, export_cmd, check_cmd):
         module.add_parser(sub)
     return parser
 
@@ -46,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except SelfsimError as e:
-        say(f"error: {e}")
+        say(f"error: {display_path(str(e))}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         say("interrupted; everything embedded so far is saved")
@@ -56,8 +66,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:  # the file system said no: a full disk, a missing folder, a file in the way
         if args.verbose:
             raise
-        where = f": {e.filename}" if e.filename else ""
-        say(f"error: {e.strerror or e}{where}")
+        where = display_path(e.filename) if e.filename else ""
+        if e.errno == errno.ENOSPC:
+            say(f"error: no space left on device ({where or e}); everything finished before is kept, "
+                f"and a rerun continues once there is room")
+        else:
+            say(f"error: {e.strerror or e}{': ' + where if where else ''}")
+        return EXIT_ERROR
+    except sqlite3.Error as e:
+        if args.verbose:
+            raise
+        if "full" in str(e):
+            say(f"error: no space left on device ({e}); everything finished before is kept, "
+                f"and a rerun continues once there is room")
+        else:
+            say(f"error: the index catalog failed: {e}; run `selfsim check INDEX` to see what is wrong")
+        return EXIT_ERROR
+    except Exception as e:  # the last guard: one line, never a traceback
+        if args.verbose:
+            raise
+        say(f"error: unexpected {type(e).__name__}: {e}; rerun with --verbose for the details")
         return EXIT_ERROR
 
 

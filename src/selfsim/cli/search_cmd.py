@@ -6,7 +6,15 @@ import argparse
 import json
 import sys
 
-from selfsim.cli.common import add_common_args, add_model_args, progress, report_skipped
+from selfsim.cli.common import (
+    add_common_args,
+    add_model_args,
+    display_path,
+    non_negative_int,
+    positive_int,
+    progress,
+    report_skipped,
+)
 from selfsim.data.files import find_images
 from selfsim.errors import NoImagesError
 from selfsim.index import Index
@@ -30,7 +38,9 @@ EPILOG = """examples:
 output:
   a table per query by default; with --json one object per query per line:
   {"query": "<path>", "hits": [{"path": "<path>", "score": <float>}, ...]}, best first.
-  Scores are comparable across queries: one threshold means the same for all."""
+  Scores are comparable across queries: one threshold means the same for all.
+  A file name byte that is not UTF-8 is written as the JSON escape \\udcNN (NN the
+  byte in hex; Python's os.fsencode(json.loads(...)) gives the exact name back)."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,12 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("queries", nargs="+", metavar="QUERY", help="query image files or folders")
     p.add_argument("--index", "-i", required=True, metavar="DIR", help="index folder")
-    p.add_argument("-k", "--top-k", type=int, default=10, help="hits per query (default: %(default)s)")
+    p.add_argument("-k", "--top-k", type=positive_int, default=10, help="hits per query (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="one JSON object per query per line")
     p.add_argument("--no-flip", action="store_true", help="do not also search with the mirrored query")
     p.add_argument("--center-crop", type=float, default=0.75, metavar="FRACTION",
                    help="also search with the query's central part (0 = off) (default: %(default)s)")
-    p.add_argument("--verify", type=int, default=0, metavar="N",
+    p.add_argument("--verify", type=non_negative_int, default=0, metavar="N",
                    help="re-rank the first N hits by geometric verification with local features "
                    "(slower; finds crops and pictures pasted into others) (default: off)")
     p.add_argument("--no-phash", action="store_true",
@@ -57,11 +67,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _print_table(result: QueryResult) -> None:
-    print(f"query: {result.query}")
+    print(f"query: {display_path(result.query)}")
     if not result.hits:
         print("  (index is empty)")
     for rank, h in enumerate(result.hits, 1):
-        print(f"  {rank:>3}  {h.score:7.4f}  {h.path}")
+        print(f"  {rank:>3}  {h.score:7.4f}  {display_path(h.path)}")
     print()
 
 
@@ -79,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
                             normalizer=normalizer, vouch=vouch, verifier=verifier, verify_top=args.verify,
                             max_pixels=args.max_pixels)
         failures: list[QueryFailure] = []
-        files, others = find_images(args.queries)
-        failures += [QueryFailure(str(f), "not an image file") for f in others]
+        files, skipped = find_images(args.queries)
+        failures += [QueryFailure(str(f), why) for f, why in skipped]
         bar = progress(len(files), "searching", args.quiet or len(files) < 20)
         n = 0
         for result in searcher.search_paths(files, args.top_k, on_failure=failures.append):
@@ -94,5 +104,5 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     report_skipped([(f.query, f.reason) for f in failures], args.quiet)
     if n == 0:
-        raise NoImagesError(f"no readable query images in {', '.join(args.queries)}")
+        raise NoImagesError(f"no readable query images in {', '.join(display_path(q) for q in args.queries)}")
     return 0

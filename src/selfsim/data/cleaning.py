@@ -73,10 +73,10 @@ def clean(
     file), results are remembered by path, size and modification time, so a second
     run (``selfsim train --resume``) checks only what changed.
     """
-    images, others = find_images(paths)
+    images, skipped = find_images(paths)
     if on_plan is not None:
         on_plan(len(images))
-    report = CleanReport(dropped=[DroppedFile(str(p), "not an image file") for p in others])
+    report = CleanReport(dropped=[DroppedFile(str(p), why) for p, why in skipped])
     seen: dict[str, Path] = {}
     params = {"version": 1, "min_side": min_side, "max_pixels": max_pixels}
     known = _load_cache(Path(cache), params) if cache is not None else {}

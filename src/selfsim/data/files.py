@@ -7,8 +7,10 @@ than silently dropped.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -56,39 +58,93 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def _walk(root: Path) -> Iterable[Path]:
+def file_kind(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be read as a picture file without even opening it
+    (``"FIFO"``, ``"broken symbolic link"``, ...), or None for a regular file.
+
+    Opening a FIFO or a device blocks or never ends, so callers check this first.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "broken symbolic link" if os.path.islink(path) else "file not found"
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return f"cannot read file ({e.strerror or e})"
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return f"not a regular file ({name})"
+    return "not a regular file"
+
+
+def _walk(root: Path, exclude: set[str]) -> Iterable[tuple[Path, str | None]]:
+    """Every non-hidden file under ``root`` with why it is not a regular file (or None)."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        # Hidden folders (.git, .thumbnails, an index kept inside the folder) are not pictures.
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith("."):  # .git, .thumbnails, an index kept inside the folder
+                continue
+            sub = here / d
+            if os.path.realpath(sub) in exclude:
+                continue
+            if sub.is_symlink():  # not followed: loops and double counting
+                yield sub, "symbolic link to a folder (not followed)"
+                continue
+            keep.append(d)
+        dirnames[:] = keep
         for name in sorted(filenames):
             if not name.startswith("."):
-                yield Path(dirpath) / name
+                yield here / name, file_kind(here / name)
 
 
-def find_images(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Path]]:
+def find_images(
+    paths: Iterable[str | os.PathLike[str]], exclude: Iterable[str | os.PathLike[str]] = ()
+) -> tuple[list[Path], list[tuple[Path, str]]]:
     """List candidate image files under files and folders (recursively).
 
     Args:
-        paths: files or folders. A file named explicitly is always a candidate.
+        paths: files or folders. A regular file named explicitly is always a candidate.
+        exclude: folders not to look into (an index kept inside the picture folder).
 
     Returns:
-        ``(images, others)``: files whose first bytes are an image format, and the
-        remaining files found in folders, which callers report as skipped.
+        ``(images, skipped)``: regular files whose first bytes are an image format, and
+        every other file found, with the reason it is not one (not an image file, a
+        FIFO, a broken link, a symbolic link to a folder, ...), which callers report.
 
     Raises:
         SelfsimError: a path does not exist.
     """
+    skip = {os.path.realpath(p) for p in exclude}
     images: list[Path] = []
-    others: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for p in paths:
         path = Path(p)
         if not path.exists():
-            raise SelfsimError(f"path not found: {path}")
-        if path.is_file():
-            images.append(path)
-            continue
-        for f in _walk(path):
-            if not f.is_file():
+            kind = file_kind(path)
+            if kind in ("broken symbolic link", "symbolic link loop"):
+                skipped.append((path, kind))
                 continue
-            (images if sniff_format(f) is not None else others).append(f)
-    return images, others
+            raise SelfsimError(f"path not found: {path}")
+        if not path.is_dir():
+            why = file_kind(path)
+            if why is None:
+                images.append(path)
+            else:
+                skipped.append((path, why))
+            continue
+        for f, why in _walk(path, skip):
+            if why is not None:
+                skipped.append((f, why))
+            elif sniff_format(f) is not None:
+                images.append(f)
+            else:
+                skipped.append((f, "not an image file"))
+    return images, skipped

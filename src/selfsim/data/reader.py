@@ -5,7 +5,10 @@ Every command reads images through :func:`read_image`, which
   and HEIF/AVIF when pillow-heif is installed),
 - checks the pixel count from the header *before* decoding, so a decompression
   bomb is refused and never decoded (cap: :data:`DEFAULT_MAX_PIXELS`),
+- opens regular files only (a FIFO or a device would block for ever),
 - decodes JPEGs at reduced size when fewer pixels are needed (Pillow draft mode),
+  and shrinks other formats by an integer factor right after decoding, so a
+  picture is held at the size its user needs, not at full size,
 - applies EXIF orientation, and
 - converts CMYK, 16-bit, float, palette and alpha images to 8-bit RGB the same way
   every time (transparent areas are composited onto white).
@@ -20,6 +23,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from selfsim.data.files import file_kind
 from selfsim.errors import ImageReadError
 
 #: Largest image (width x height) selfsim decodes: 100 megapixels, e.g. 12000 x 8000.
@@ -72,6 +76,16 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+#: Modes that :meth:`Image.reduce` averages correctly (not palette indices).
+_REDUCIBLE = ("RGB", "RGBA", "L", "LA", "CMYK", "YCbCr")
+
+
+def _shrink(img: Image.Image, min_side: int) -> Image.Image:
+    """Reduce by the largest integer factor that keeps the shorter side >= ``min_side``."""
+    factor = min(img.size) // max(1, min_side)
+    return img.reduce(factor) if factor >= 2 else img
+
+
 def _draft_size(size: tuple[int, int], min_side: int) -> tuple[int, int]:
     w, h = size
     scale = min_side / min(w, h)
@@ -88,9 +102,10 @@ def read_image(
 
     Args:
         path: the file.
-        min_side: when given, JPEGs may be decoded at a reduced scale (1/2, 1/4,
-            1/8) as long as the shorter side stays at least this long. Other formats
-            decode at full size.
+        min_side: when given, the image is returned smaller as long as its shorter
+            side stays at least this long: JPEGs are decoded at a reduced scale
+            (1/2, 1/4, 1/8), other formats are reduced by an integer factor (box
+            filter) after decoding. The same call gives the same pixels every time.
         max_pixels: refuse images with more pixels than this, before decoding.
 
     Returns:
@@ -101,6 +116,9 @@ def read_image(
             truncated or corrupt. ``reason`` says which.
     """
     name = os.fspath(path)
+    kind = file_kind(name)
+    if kind is not None:
+        raise ImageReadError(name, kind)
     try:
         with warnings.catch_warnings():
             # Pillow warns (not raises) above its own limit; our cap is checked below.
@@ -133,8 +151,14 @@ def read_image(
             if min_side is not None and img.format in ("JPEG", "MPO"):
                 img.draft("RGB", _draft_size(img.size, min_side))
             img.load()
-            out = ImageOps.exif_transpose(img) or img
-            return _to_rgb(out).copy()
+            out: Image.Image = img
+            if min_side is not None and out.mode in _REDUCIBLE:
+                out = _shrink(out, min_side)
+            out = ImageOps.exif_transpose(out) or out
+            rgb = _to_rgb(out)
+            if min_side is not None:
+                rgb = _shrink(rgb, min_side)
+            return rgb.copy() if rgb is img else rgb
         except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
             reason = str(e) or type(e).__name__
             if "truncated" in reason.lower() or isinstance(e, EOFError):

@@ -5,25 +5,41 @@ model that embedded it, and the vector itself (float32 blob). Writes are
 transactions, so an interrupted run keeps every batch it committed and nothing
 half-written. The FAISS file is a cache derived from this table; it carries the
 catalog's ``generation`` in its name and is rebuilt when the two disagree.
+
+Paths are stored as the file system's bytes (``os.fsencode``), so a name that is
+not UTF-8 (old disks, Samba shares, zip archives) round-trips exactly; in Python
+they are ``str`` with such bytes as lone surrogates (``os.fsdecode``).
+
+A read-only catalog reads one consistent snapshot from opening until
+:meth:`Catalog.refresh` or close, however a writer changes the file meanwhile.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+from selfsim.errors import IndexDamagedError, IndexStateError
+
+log = logging.getLogger(__name__)
+
+#: 2: paths are BLOBs of the file system's bytes; 1 (still read, upgraded when written) stored UTF-8 text.
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = ("1", "2")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS images (
     id INTEGER PRIMARY KEY,
-    path TEXT UNIQUE NOT NULL,
+    path BLOB UNIQUE NOT NULL,
     sha256 TEXT NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
@@ -45,6 +61,16 @@ CREATE TABLE IF NOT EXISTS local_features (
 """
 
 
+def encode_path(path: str) -> bytes:
+    """A path as the catalog stores it: the file system's bytes."""
+    return os.fsencode(path)
+
+
+def decode_path(value: bytes | str) -> str:
+    """A stored path back as ``str`` (text rows come from format 1)."""
+    return value if isinstance(value, str) else os.fsdecode(value)
+
+
 @dataclass(frozen=True)
 class ImageRecord:
     """One indexed image (without its vector)."""
@@ -56,6 +82,13 @@ class ImageRecord:
     mtime_ns: int
     width: int
     height: int
+
+
+def _record(row: tuple) -> ImageRecord:
+    return ImageRecord(int(row[0]), decode_path(row[1]), *row[2:])
+
+
+_RECORD_COLUMNS = "id, path, sha256, size, mtime_ns, width, height"
 
 
 @dataclass(frozen=True)
@@ -72,23 +105,69 @@ class NewImage:
     phash: int
 
 
-class Catalog:
-    """Thin typed wrapper over the SQLite file."""
+def damaged(path: Path, error: BaseException) -> IndexDamagedError:
+    """The one-line error for a catalog SQLite cannot read."""
+    folder = path.parent
+    return IndexDamagedError(
+        f"{path} is damaged ({error}); run `selfsim check {folder} --repair`, or index again "
+        f"with --rebuild"
+    )
 
-    def __init__(self, path: Path) -> None:
+
+class Catalog:
+    """Thin typed wrapper over the SQLite file.
+
+    Args:
+        path: the SQLite file.
+        readonly: open without writing anything (a read-only mount or backup works),
+            and read one snapshot until :meth:`refresh`. Local features are still
+            cached when the file happens to be writable.
+    """
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        self._db.execute("PRAGMA journal_mode=WAL")  # readers are not blocked by a writer
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self.readonly = readonly
+        self._cache_db: sqlite3.Connection | None = None
+        self._cache_failed = False
+        self._written: dict[tuple[str, str], bytes] = {}
+        try:
+            if readonly:
+                self._db = _connect_readonly(path)
+                self._begin_snapshot()
+            else:
+                self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+                self._db.execute("PRAGMA journal_mode=WAL")  # readers are not blocked by a writer
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                raise IndexStateError(f"{path} is locked by another process; try again") from None
+            raise damaged(path, e) from None
 
     def close(self) -> None:
+        if self.readonly and self._db.in_transaction:
+            self._db.execute("ROLLBACK")
         self._db.close()
+        if self._cache_db is not None:
+            self._cache_db.close()
+
+    def _begin_snapshot(self) -> None:
+        self._db.execute("BEGIN")
+        self._db.execute("SELECT COUNT(*) FROM meta").fetchone()  # the snapshot starts here
+
+    def refresh(self) -> None:
+        """Read-only catalogs: end the snapshot and start one that sees the latest writes."""
+        if self.readonly:
+            self._db.execute("ROLLBACK")
+            self._begin_snapshot()
 
     # -- meta -------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def meta(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
 
     def set_meta(self, items: dict[str, str]) -> None:
         with self.transaction():
@@ -98,10 +177,19 @@ class Catalog:
 
     @property
     def generation(self) -> int:
-        return int(self.get_meta("generation") or 0)
+        value = self.get_meta("generation") or "0"
+        try:
+            return int(value)
+        except ValueError:
+            raise IndexDamagedError(
+                f"{self.path}: meta 'generation' is {value!r}, not a number; run "
+                f"`selfsim check {self.path.parent} --repair`"
+            ) from None
 
     # -- transactions -----------------------------------------------------------
     def transaction(self) -> _Transaction:
+        if self.readonly:
+            raise IndexStateError(f"{self.path} was opened read-only")
         return _Transaction(self._db)
 
     def _bump_generation(self) -> None:
@@ -110,16 +198,29 @@ class Catalog:
             "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
 
+    def bump_generation(self) -> None:
+        with self.transaction():
+            self._bump_generation()
+
+    def upgrade_paths(self) -> int:
+        """Format 1 to 2: text paths become their UTF-8 bytes; returns rows changed."""
+        with self.transaction():
+            cur = self._db.execute("UPDATE images SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'")
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                             (str(SCHEMA_VERSION),))
+        return int(cur.rowcount)
+
     # -- images -----------------------------------------------------------------
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0])
 
+    def ids(self) -> np.ndarray:
+        rows = self._db.execute("SELECT id FROM images ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
     def records(self) -> Iterator[ImageRecord]:
-        cur = self._db.execute(
-            "SELECT id, path, sha256, size, mtime_ns, width, height FROM images ORDER BY id"
-        )
-        for row in cur:
-            yield ImageRecord(*row)
+        for row in self._db.execute(f"SELECT {_RECORD_COLUMNS} FROM images ORDER BY id"):
+            yield _record(row)
 
     def paths(self, ids: Iterable[int]) -> dict[int, str]:
         ids = [int(i) for i in ids]
@@ -128,7 +229,7 @@ class Catalog:
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(f"SELECT id, path FROM images WHERE id IN ({marks})", chunk)
-            out.update((int(i), str(p)) for i, p in rows)
+            out.update((int(i), decode_path(p)) for i, p in rows)
         return out
 
     def twin(self, sha256: str, model: str) -> tuple[np.ndarray, int, int, int] | None:
@@ -142,23 +243,37 @@ class Catalog:
         return np.frombuffer(row[0], dtype=np.float32).copy(), int(row[1]), int(row[2]), int(row[3])
 
     def record(self, image_id: int) -> ImageRecord | None:
-        row = self._db.execute(
-            "SELECT id, path, sha256, size, mtime_ns, width, height FROM images WHERE id = ?", (image_id,)
-        ).fetchone()
-        return None if row is None else ImageRecord(*row)
+        row = self._db.execute(f"SELECT {_RECORD_COLUMNS} FROM images WHERE id = ?", (image_id,)).fetchone()
+        return None if row is None else _record(row)
 
     def get_features(self, sha256: str, method: str) -> bytes | None:
+        if (sha256, method) in self._written:  # cached by this reader after its snapshot began
+            return self._written[(sha256, method)]
         row = self._db.execute(
             "SELECT data FROM local_features WHERE sha256 = ? AND method = ?", (sha256, method)
         ).fetchone()
         return None if row is None else bytes(row[0])
 
     def put_features(self, sha256: str, method: str, data: bytes) -> None:
-        with self.transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO local_features (sha256, method, data) VALUES (?, ?, ?)",
-                (sha256, method, data),
-            )
+        """Cache local features; a read-only catalog writes them through a second
+        connection when the file allows it, and otherwise does without the cache."""
+        row = ("INSERT OR REPLACE INTO local_features (sha256, method, data) VALUES (?, ?, ?)",
+               (sha256, method, data))
+        if not self.readonly:
+            with self.transaction():
+                self._db.execute(*row)
+            return
+        self._written[(sha256, method)] = data
+        if self._cache_failed:
+            return
+        try:
+            if self._cache_db is None:
+                self._cache_db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+            with _Transaction(self._cache_db):
+                self._cache_db.execute(*row)
+        except sqlite3.Error as e:
+            log.info("cannot cache local features in %s: %s", self.path, e)
+            self._cache_failed = True
 
     def phashes(self) -> tuple[np.ndarray, np.ndarray]:
         """All ``(ids, phashes)`` as int64 arrays."""
@@ -166,14 +281,31 @@ class Catalog:
         arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
         return arr[:, 0].copy(), arr[:, 1].copy()
 
-    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """All ``(ids, vectors)``, in id order."""
+    def vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """All ``(ids, vectors)``, in id order.
+
+        Raises:
+            IndexStateError: a stored vector is not ``dim`` floats long.
+        """
         rows = self._db.execute("SELECT id, vector FROM images ORDER BY id").fetchall()
-        if not rows:
-            return np.empty(0, np.int64), np.empty((0, 0), np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        xb = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        xb = np.empty((len(rows), dim), np.float32)
+        bad = 0
+        for row, (_, blob) in enumerate(rows):
+            if not isinstance(blob, bytes) or len(blob) != 4 * dim:
+                bad += 1
+                continue
+            xb[row] = np.frombuffer(blob, dtype=np.float32)
+        if bad:
+            raise IndexDamagedError(
+                f"{self.path}: {bad} stored vector(s) are not {dim} numbers long (a damaged "
+                f"catalog); run `selfsim check {self.path.parent} --repair`, then index again"
+            )
         return ids, xb
+
+    def vector_rows(self) -> Iterator[tuple[int, bytes | object, str]]:
+        """``(id, vector blob, model)`` of every row, unchecked (for ``selfsim check``)."""
+        yield from self._db.execute("SELECT id, vector, model FROM images ORDER BY id")
 
     def insert(self, images: list[NewImage], model: str) -> tuple[np.ndarray, np.ndarray]:
         """Insert images, replacing rows with the same path.
@@ -185,7 +317,8 @@ class Catalog:
         now = time.time()
         with self.transaction():
             for im in images:
-                old = self._db.execute("SELECT id FROM images WHERE path = ?", (im.path,)).fetchone()
+                key = encode_path(im.path)
+                old = self._db.execute("SELECT id FROM images WHERE path = ?", (key,)).fetchone()
                 if old is not None:
                     replaced.append(old[0])
                     self._db.execute("DELETE FROM images WHERE id = ?", (old[0],))
@@ -193,7 +326,7 @@ class Catalog:
                     "INSERT INTO images (path, sha256, size, mtime_ns, width, height, model, "
                     "vector, phash, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        im.path, im.sha256, im.size, im.mtime_ns, im.width, im.height, model,
+                        key, im.sha256, im.size, im.mtime_ns, im.width, im.height, model,
                         np.ascontiguousarray(im.vector, dtype=np.float32).tobytes(), im.phash, now,
                     ),
                 )
@@ -205,7 +338,8 @@ class Catalog:
         """Record a new mtime for a file whose content did not change."""
         with self.transaction():
             self._db.execute(
-                "UPDATE images SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path)
+                "UPDATE images SET size = ?, mtime_ns = ? WHERE path = ?",
+                (size, mtime_ns, encode_path(path)),
             )
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -216,6 +350,44 @@ class Catalog:
             self._db.executemany("DELETE FROM images WHERE id = ?", [(i,) for i in ids])
             self._bump_generation()
 
+    def replace_all(self, source: Path, meta: dict[str, str]) -> None:
+        """Replace every image with those of another catalog file, in one transaction
+        (``--rebuild``: readers see the old collection or the new one, never a mix)."""
+        self._db.execute("ATTACH DATABASE ? AS staged", (str(source),))
+        try:
+            with self.transaction():
+                self._db.execute("DELETE FROM images")
+                self._db.execute("INSERT INTO images SELECT * FROM staged.images")
+                self._db.execute("INSERT OR IGNORE INTO local_features SELECT * FROM staged.local_features")
+                self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
+                self._bump_generation()
+        finally:
+            self._db.execute("DETACH DATABASE staged")
+
+    def integrity(self) -> list[str]:
+        """SQLite's own check: an empty list when the file is sound."""
+        rows = [str(r[0]) for r in self._db.execute("PRAGMA integrity_check")]
+        return [] if rows == ["ok"] else rows
+
+    def execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        """Raw access for ``selfsim check --repair``."""
+        return self._db.execute(sql, params)
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Open without writing: ``mode=ro``, or ``immutable=1`` where SQLite cannot even
+    create its shared-memory file (a read-only folder, where nothing can be writing)."""
+    uri = "file:" + quote(os.fsencode(os.path.abspath(path)))
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30.0)
+    try:
+        db.execute("SELECT COUNT(*) FROM meta").fetchone()
+        return db
+    except sqlite3.OperationalError as e:
+        db.close()
+        if "unable to open" not in str(e) and "readonly" not in str(e):
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+
 
 class _Transaction:
     def __init__(self, db: sqlite3.Connection) -> None:
@@ -225,4 +397,7 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        elif self._db.in_transaction:
+            self._db.execute("ROLLBACK")

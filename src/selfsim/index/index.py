@@ -5,29 +5,49 @@ Layout of ``INDEX/``::
     catalog.sqlite            images, their vectors, and which model made them
     vectors-<generation>.faiss the vector store, named after the catalog generation
     write.lock                held by the one process allowed to write
+    .rebuild/                 a ``--rebuild`` in progress (swapped in when complete)
 
-Opening an index whose FAISS file is missing or stale (an interrupted run)
-rebuilds the store from the catalog, so a crash never leaves a broken index.
+Opening an index whose FAISS file is missing, stale, unreadable or out of step
+with the catalog rebuilds the store from the catalog, so a crash or a damaged
+cache never costs an embedding.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import quote
 
 import numpy as np
 
-from selfsim.errors import IndexStateError
-from selfsim.index.catalog import SCHEMA_VERSION, Catalog, ImageRecord, NewImage
-from selfsim.index.store import FaissStore, resolve_kind
+from selfsim.atomic import fsync_dir
+from selfsim.errors import IndexDamagedError, IndexStateError
+from selfsim.index.catalog import (
+    READABLE_VERSIONS,
+    SCHEMA_VERSION,
+    Catalog,
+    ImageRecord,
+    NewImage,
+    damaged,
+)
+from selfsim.index.store import STORE_KINDS, FaissStore, resolve_kind
+from selfsim.models.embedder import Embedder
 from selfsim.models.phash import hamming
+
+log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite"
 LOCK_FILE = "write.lock"
+STAGING_DIR = ".rebuild"
+#: Files an interrupted ``Index.create`` may leave in a folder that is not an index yet.
+_CREATE_LEFTOVERS = (LOCK_FILE, f".{CATALOG_FILE}.new")
 
 
 @dataclass(frozen=True)
@@ -47,13 +67,85 @@ class ModelRef:
     spec: dict[str, str | None]
     dim: int
 
+    def meta(self) -> dict[str, str]:
+        return {
+            "model_fingerprint": self.fingerprint,
+            "model_name": self.name,
+            "model_spec": json.dumps(self.spec),
+            "dim": str(self.dim),
+        }
+
+
+def model_ref(encoder: Embedder) -> ModelRef:
+    """What an index records about ``encoder``."""
+    return ModelRef(encoder.fingerprint, encoder.config.name, dict(encoder.spec), encoder.dim)
+
 
 def is_index(path: str | os.PathLike[str]) -> bool:
-    return (Path(path) / CATALOG_FILE).is_file()
+    """Whether ``path`` holds an index (a half-made one does not count)."""
+    return (Path(path) / CATALOG_FILE).is_file() and not _half_made(Path(path))
+
+
+def _half_made(folder: Path) -> bool:
+    """A catalog that an interrupted ``Index.create`` of an older selfsim left: no
+    format recorded and no image in it. Creating the index again replaces it."""
+    try:
+        db = sqlite3.connect(f"file:{quote(os.fsencode(folder / CATALOG_FILE))}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "meta" in tables and db.execute(
+                "SELECT 1 FROM meta WHERE key = 'schema_version'"
+            ).fetchone():
+                return False
+            return "images" not in tables or db.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False  # damaged, not half-made: opening it says so
+
+
+def _repair_hint(folder: Path) -> str:
+    return f"run `selfsim check {folder} --repair`"
+
+
+def parse_meta(folder: Path, meta: dict[str, str]) -> tuple[ModelRef, str]:
+    """The model and store kind an index's meta rows describe.
+
+    Raises:
+        IndexStateError: a row is missing or malformed (named, with what to do).
+    """
+    where = folder / CATALOG_FILE
+
+    def bad(key: str, why: str) -> IndexDamagedError:
+        return IndexDamagedError(f"{where}: meta '{key}' {why}; {_repair_hint(folder)}")
+
+    fingerprint = meta.get("model_fingerprint")
+    if not fingerprint:
+        raise bad("model_fingerprint", "is missing")
+    try:
+        spec = json.loads(meta.get("model_spec", "{}"))
+    except (json.JSONDecodeError, RecursionError):
+        raise bad("model_spec", "is not valid JSON") from None
+    if not isinstance(spec, dict) or not all(isinstance(v, str | None) for v in spec.values()):
+        raise bad("model_spec", "is not an object of names")
+    try:
+        dim = int(meta.get("dim", ""))
+    except ValueError:
+        raise bad("dim", f"is {meta.get('dim')!r}, not a number") from None
+    if dim <= 0:
+        raise bad("dim", f"is {dim}, not a positive number")
+    kind = meta.get("store_kind", "auto")
+    if kind not in STORE_KINDS:
+        raise bad("store_kind", f"is {kind!r}, not one of {', '.join(STORE_KINDS)}")
+    return ModelRef(fingerprint, meta.get("model_name", ""), spec, dim), kind
 
 
 class Index:
-    """Open with :meth:`open` (existing) or :meth:`create`; use as a context manager."""
+    """Open with :meth:`open` (existing) or :meth:`create`; use as a context manager.
+
+    A read-only index (the default of :meth:`open`) sees one consistent snapshot of
+    the collection, whatever a writer does meanwhile, until :meth:`refresh`.
+    """
 
     def __init__(self, path: Path, catalog: Catalog, writable: bool, lock_fd: int | None) -> None:
         self.path = path
@@ -63,50 +155,87 @@ class Index:
         self._store: FaissStore | None = None
         self._phashes: tuple[np.ndarray, np.ndarray] | None = None
         self._dirty = False
+        try:
+            self._model, self._kind = parse_meta(path, catalog.meta())
+            _ = catalog.generation  # a readable generation, or a one-line error now
+        except Exception:
+            self.close()
+            raise
 
     # -- opening ----------------------------------------------------------------
     @classmethod
     def create(cls, path: str | os.PathLike[str], model: ModelRef, kind: str = "auto") -> Index:
-        """Make a new, empty index directory (it may exist if it is empty)."""
+        """Make a new, empty index directory (it may exist if it is empty).
+
+        The catalog is written under a temporary name and renamed into place, so an
+        interrupted creation leaves no half-made index behind.
+        """
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
             raise IndexStateError(f"{folder} exists and is not a folder")
-        if folder.exists() and any(folder.iterdir()) and not is_index(folder):
-            raise IndexStateError(f"{folder} is a non-empty folder that is not a selfsim index")
         if is_index(folder):
             raise IndexStateError(f"{folder} is already an index")
+        if (folder / CATALOG_FILE).is_file():  # half-made by an interrupted creation
+            for name in (CATALOG_FILE, f"{CATALOG_FILE}-wal", f"{CATALOG_FILE}-shm"):
+                (folder / name).unlink(missing_ok=True)
+        if folder.exists() and any(not _leftover(p.name) for p in folder.iterdir()):
+            raise IndexStateError(f"{folder} is a non-empty folder that is not a selfsim index")
         resolve_kind(kind, 0)  # validate early
         folder.mkdir(parents=True, exist_ok=True)
         lock_fd = _lock(folder)
-        catalog = Catalog(folder / CATALOG_FILE)
-        catalog.set_meta(
-            {
-                "schema_version": str(SCHEMA_VERSION),
-                "model_fingerprint": model.fingerprint,
-                "model_name": model.name,
-                "model_spec": json.dumps(model.spec),
-                "dim": str(model.dim),
-                "store_kind": kind,
-                "generation": "0",
-            }
-        )
-        return cls(folder, catalog, True, lock_fd)
+        try:
+            tmp = folder / f".{CATALOG_FILE}.new"
+            for old in folder.glob(f".{CATALOG_FILE}.new*"):
+                old.unlink()
+            catalog = Catalog(tmp)
+            catalog.set_meta(
+                {"schema_version": str(SCHEMA_VERSION), **model.meta(), "store_kind": kind, "generation": "0"}
+            )
+            catalog.close()  # the last connection: SQLite folds its WAL into the file
+            os.replace(tmp, folder / CATALOG_FILE)
+            fsync_dir(folder)
+            return cls(folder, Catalog(folder / CATALOG_FILE), True, lock_fd)
+        except BaseException:
+            os.close(lock_fd)
+            raise
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], writable: bool = False) -> Index:
         folder = Path(path)
         if not folder.exists():
             raise IndexStateError(f"index not found: {folder} (create one with `selfsim index`)")
-        if not is_index(folder):
+        if not (folder / CATALOG_FILE).is_file():
             raise IndexStateError(f"{folder} is not a selfsim index (no {CATALOG_FILE})")
-        lock_fd = _lock(folder) if writable else None
-        catalog = Catalog(folder / CATALOG_FILE)
-        version = catalog.get_meta("schema_version")
-        if version != str(SCHEMA_VERSION):
-            catalog.close()
+        if _half_made(folder):
             raise IndexStateError(
-                f"{folder} has index format {version}; this selfsim reads {SCHEMA_VERSION}"
+                f"{folder} was left half-made by an interrupted `selfsim index`; run it again "
+                f"to make the index anew"
             )
+        lock_fd = _lock(folder) if writable else None
+        try:
+            catalog = Catalog(folder / CATALOG_FILE, readonly=not writable)
+        except BaseException:
+            if lock_fd is not None:
+                os.close(lock_fd)
+            raise
+        try:
+            version = catalog.get_meta("schema_version")
+        except Exception as e:
+            catalog.close()
+            if lock_fd is not None:
+                os.close(lock_fd)
+            raise damaged(folder / CATALOG_FILE, e) from None
+        if version not in READABLE_VERSIONS:
+            catalog.close()
+            if lock_fd is not None:
+                os.close(lock_fd)
+            error = IndexStateError if version else IndexDamagedError
+            raise error(
+                f"{folder} has index format {version}; this selfsim reads formats {', '.join(READABLE_VERSIONS)}"
+                + ("" if version else f" ({_repair_hint(folder)}, or index again with --rebuild)")
+            )
+        if writable and version != str(SCHEMA_VERSION):
+            catalog.upgrade_paths()
         return cls(folder, catalog, writable, lock_fd)
 
     def close(self) -> None:
@@ -127,16 +256,33 @@ class Index:
             self._dirty = False  # keep what was committed; the store is rebuilt on next open
         self.close()
 
+    def refresh(self) -> None:
+        """Read-only: see the latest committed state (a new snapshot)."""
+        self.catalog.refresh()
+        self._model, self._kind = parse_meta(self.path, self.catalog.meta())
+        self._store = None
+        self._phashes = None
+
     # -- model ------------------------------------------------------------------
     @property
     def model(self) -> ModelRef:
-        c = self.catalog
-        return ModelRef(
-            fingerprint=c.get_meta("model_fingerprint") or "",
-            name=c.get_meta("model_name") or "",
-            spec=json.loads(c.get_meta("model_spec") or "{}"),
-            dim=int(c.get_meta("dim") or 0),
-        )
+        return self._model
+
+    @property
+    def store_kind(self) -> str:
+        """``auto``, ``flat`` or ``hnsw``, as chosen when the index was made."""
+        return self._kind
+
+    def set_store_kind(self, kind: str) -> None:
+        """Search with another kind of FAISS index from now on (the store is a cache:
+        it is rebuilt from the catalog, nothing is re-embedded)."""
+        self._require_writable()
+        resolve_kind(kind, 0)
+        if kind != self._kind:
+            self.catalog.set_meta({"store_kind": kind})
+            self._kind = kind
+            self._store = None
+            self._dirty = True
 
     def check_model(self, model: ModelRef) -> None:
         """Refuse vectors from another model than the one this index was built with."""
@@ -148,19 +294,17 @@ class Index:
                 f"mixed. Use a new --index folder, or add --rebuild to re-embed everything"
             )
 
-    def reset(self, model: ModelRef) -> None:
-        """Drop every image and adopt another model (``--rebuild``)."""
+    def replace_with(self, staged: Path) -> None:
+        """Take over every image of the finished index in ``staged`` (and its model),
+        in one transaction: ``--rebuild`` swaps the new collection in atomically."""
         self._require_writable()
-        ids = [r.id for r in self.catalog.records()]
-        self.catalog.delete(ids)
-        self.catalog.set_meta(
-            {
-                "model_fingerprint": model.fingerprint,
-                "model_name": model.name,
-                "model_spec": json.dumps(model.spec),
-                "dim": str(model.dim),
-            }
-        )
+        other = Index.open(staged)
+        try:
+            meta = other.model.meta() | {"store_kind": self._kind}
+        finally:
+            other.close()
+        self.catalog.replace_all(staged / CATALOG_FILE, meta)
+        self._model, self._kind = parse_meta(self.path, self.catalog.meta())
         self._store = None
         self._phashes = None
         self._dirty = True
@@ -179,22 +323,36 @@ class Index:
     def store(self) -> FaissStore:
         """The vector store, loaded from disk or rebuilt from the catalog."""
         if self._store is None:
-            file = self._store_file()
-            if file.is_file():
-                self._store = FaissStore.load(file)
-            else:
-                self._store = self._rebuild_store()
+            self._store = self._load_store()
+            if self._store is None:
+                self._store = self.rebuild_store()
                 if self.writable:
                     self._dirty = True
         return self._store
 
+    def _load_store(self) -> FaissStore | None:
+        """The FAISS file of this generation, if it exists and agrees with the catalog."""
+        file = self._store_file()
+        try:
+            store = FaissStore.load(file)
+        except FileNotFoundError:
+            return None
+        except (RuntimeError, OSError, ValueError) as e:
+            log.warning("%s is unreadable (%s); rebuilding it from the catalog", file, e)
+            return None
+        problem = store_mismatch(store, self.catalog.ids(), self.model.dim)
+        if problem:
+            log.warning("%s %s; rebuilding it from the catalog", file, problem)
+            return None
+        return store
+
     def _store_file(self) -> Path:
         return self.path / f"vectors-{self.catalog.generation}.faiss"
 
-    def _rebuild_store(self) -> FaissStore:
-        ids, xb = self.catalog.vectors()
-        kind = resolve_kind(self.catalog.get_meta("store_kind") or "auto", len(ids))
-        store = FaissStore(self.model.dim, kind)
+    def rebuild_store(self) -> FaissStore:
+        """A vector store made afresh from the catalog's vectors."""
+        ids, xb = self.catalog.vectors(self.model.dim)
+        store = FaissStore(self.model.dim, resolve_kind(self._kind, len(ids)))
         store.add(ids, xb)
         return store
 
@@ -256,9 +414,8 @@ class Index:
         """Write the vector store for the current catalog generation, atomically."""
         self._require_writable()
         store = self.store
-        kind = resolve_kind(self.catalog.get_meta("store_kind") or "auto", len(store))
-        if kind != store.kind:  # the collection grew past the exact-search limit
-            self._store = store = self._rebuild_store()
+        if resolve_kind(self._kind, len(store)) != store.kind:  # grew past the exact-search limit
+            self._store = store = self.rebuild_store()
         target = self._store_file()
         store.save(target)
         for old in self.path.glob("vectors-*.faiss"):
@@ -271,6 +428,28 @@ class Index:
             raise IndexStateError(f"{self.path} was opened read-only")
 
 
+def store_mismatch(store: FaissStore, ids: np.ndarray, dim: int) -> str | None:
+    """Why a loaded store does not serve a catalog with these ids, or None."""
+    if store.dim != dim:
+        return f"holds vectors of {store.dim} numbers, not {dim}"
+    if len(store) != len(ids):
+        return f"holds {len(store)} vectors for {len(ids)} catalog rows"
+    if not np.array_equal(np.sort(store.ids()), ids):
+        return "holds other ids than the catalog"
+    return None
+
+
+def remove_staging(folder: Path) -> None:
+    shutil.rmtree(folder / STAGING_DIR, ignore_errors=True)
+
+
+def _leftover(name: str) -> bool:
+    """Files that may stand in a folder that is not an index yet: an interrupted
+    creation's, or a catalog that ``--rebuild`` set aside as damaged."""
+    return (name in _CREATE_LEFTOVERS or name.startswith((f".{CATALOG_FILE}.new", f"{CATALOG_FILE}.damaged-"))
+            or (name.startswith("vectors-") and name.endswith(".faiss")))
+
+
 def _lock(folder: Path) -> int:
     fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -281,3 +460,6 @@ def _lock(folder: Path) -> int:
             f"{folder} is being written by another selfsim process; wait for it to finish"
         ) from None
     return fd
+
+
+__all__ = ["CATALOG_FILE", "Index", "ModelRef", "is_index", "model_ref", "parse_meta", "store_mismatch"]

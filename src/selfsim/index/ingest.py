@@ -1,10 +1,16 @@
 """Bringing a folder into an index: embed new and changed files, drop deleted ones.
 
-A file is unchanged when its size and mtime match the catalog; otherwise its
-content hash decides (a touched but identical file is not re-embedded, and a copy
-of an indexed file reuses its vector). Decoding runs in threads while the model
-runs, and every batch is committed as soon as it is embedded, so an interrupted
-run keeps its progress.
+A file is unchanged when its size and mtime match the catalog (``verify_content``
+compares content hashes instead); otherwise its content hash decides (a touched but
+identical file is not re-embedded, and a copy or a moved file reuses its vector).
+Decoding runs in threads while the model runs, and every batch is committed as soon
+as it is embedded, so an interrupted run keeps its progress.
+
+Deletions never outrun the evidence: a folder that is missing or holds no picture
+(an unmounted disk) is refused, and when more than :data:`MAX_VANISHED_SHARE` of a
+folder's indexed pictures are gone they are kept, unless ``prune`` says otherwise.
+Gone entries are dropped only after the new files are in, so a renamed folder's
+pictures keep their vectors instead of being embedded again.
 """
 
 from __future__ import annotations
@@ -21,19 +27,32 @@ import torch
 
 from selfsim.data.files import file_sha256, find_images
 from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
-from selfsim.errors import ImageReadError
-from selfsim.index.catalog import NewImage
+from selfsim.errors import ImageReadError, SelfsimError
+from selfsim.index.catalog import ImageRecord, NewImage
 from selfsim.index.index import Index
 from selfsim.models.embedder import Embedder
 from selfsim.models.phash import phash64
 
 log = logging.getLogger(__name__)
 
+#: More than this share of a folder's indexed pictures gone at once looks like a
+#: missing disk, not a clean-up: they are kept unless ``prune`` is given.
+MAX_VANISHED_SHARE = 0.5
+
 
 @dataclass(frozen=True)
 class SkippedFile:
     path: str
     reason: str
+
+
+@dataclass(frozen=True)
+class VanishedFolder:
+    """Indexed pictures under ``root`` whose files are gone, kept for want of ``prune``."""
+
+    root: str
+    gone: int
+    indexed: int
 
 
 @dataclass
@@ -45,11 +64,20 @@ class SyncReport:
     unchanged: int = 0
     removed: int = 0
     reused: int = 0
+    moved: int = 0  # of ``added``: files whose content was indexed under a path now gone
     skipped: list[SkippedFile] = field(default_factory=list)
+    kept: list[VanishedFolder] = field(default_factory=list)
 
     @property
     def embedded(self) -> int:
         return self.added + self.updated - self.reused
+
+
+@dataclass(frozen=True)
+class _Todo:
+    path: str
+    stat: os.stat_result
+    expect: str | None = None  # content hash the catalog has, when only the content is in doubt
 
 
 @dataclass(frozen=True)
@@ -63,8 +91,17 @@ class _Prepared:
     pixels: torch.Tensor | None = None  # None when the vector is reused
 
 
-def _under(path: str, roots: Sequence[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+@dataclass(frozen=True)
+class _Unchanged:
+    path: str
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _absolute(p: str | os.PathLike[str]) -> str:
+    return str(Path(p).resolve()) if os.path.exists(p) else os.path.abspath(p)
 
 
 def sync(
@@ -75,54 +112,82 @@ def sync(
     batch_size: int = 32,
     workers: int = 2,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    prune: bool = False,
+    verify_content: bool = False,
+    exclude: Sequence[str | os.PathLike[str]] = (),
     on_plan: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> SyncReport:
     """Make the index hold exactly the readable images under ``paths``.
 
     Images indexed from other folders are kept; images under ``paths`` that are
-    gone (or no longer readable) are removed.
+    gone (or no longer readable) are removed, within the limits above.
 
     Args:
-        on_plan: called once with the number of files to embed.
+        prune: remove gone pictures however many there are, and those under
+            ``paths`` that no longer exist at all.
+        verify_content: hash every file, not only those whose size or mtime
+            changed, so content replaced under the same size and mtime is found.
+        exclude: folders never looked into (the index folder always is).
+        on_plan: called once with the number of files to check or embed.
         on_progress: called with the number of files handled since the last call.
-    """
-    images, others = find_images(paths)
-    report = SyncReport(skipped=[SkippedFile(str(p.resolve()), "not an image file") for p in others])
-    roots = [str(Path(p).resolve()) for p in paths]
-    existing = {r.path: r for r in index.records()}
-    known_sha = {r.sha256 for r in existing.values()}
 
-    todo: list[tuple[str, os.stat_result]] = []
-    seen: set[str] = set()
-    for p in images:
-        path = str(p.resolve())
-        if path in seen:
+    Raises:
+        SelfsimError: a path is missing, or a folder with indexed pictures holds none
+            now, and ``prune`` is not given. Nothing is changed then.
+    """
+    existing = {r.path: r for r in index.records()}
+    roots = [_absolute(p) for p in paths]
+    present = [p for p, r in zip(paths, roots) if os.path.exists(r)]
+    for p, root in zip(paths, roots):
+        n = sum(_under(path, root) for path in existing)
+        if not os.path.exists(root) and not prune:
+            held = f" ({n} indexed pictures are under it; add --prune to remove them from the index)" if n else ""
+            raise SelfsimError(f"path not found: {p}{held}")
+
+    images, not_images = find_images(present, exclude=[index.path, *exclude])
+    report = SyncReport(skipped=[SkippedFile(_absolute(p), why) for p, why in not_images])
+    found = {str(p.resolve()): p for p in images}
+    if not prune:
+        for p, root in zip(paths, roots):
+            n = sum(_under(path, root) for path in existing)
+            if n and os.path.isdir(root) and not any(_under(f, root) for f in found):
+                raise SelfsimError(
+                    f"{p} holds no pictures now, but the index has {n} from it (is a disk "
+                    f"unmounted?); nothing was changed. Add --prune to remove them from the index"
+                )
+
+    known_sha = {r.sha256 for r in existing.values()}
+    todo: list[_Todo] = []
+    for path in found:
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            report.skipped.append(SkippedFile(path, f"cannot read file ({e.strerror or e})"))
             continue
-        seen.add(path)
-        st = os.stat(path)
         rec = existing.get(path)
         if rec is not None and rec.size == st.st_size and rec.mtime_ns == st.st_mtime_ns:
-            report.unchanged += 1
+            if verify_content:
+                todo.append(_Todo(path, st, expect=rec.sha256))
+            else:
+                report.unchanged += 1
         else:
-            todo.append((path, st))
-
-    gone = [r.id for path, r in existing.items() if _under(path, roots) and path not in seen]
-    if gone:
-        index.remove(gone)
-        report.removed += len(gone)
+            todo.append(_Todo(path, st))
 
     if on_plan is not None:
         on_plan(len(todo))
     fingerprint = index.model.fingerprint
+    input_size = encoder.config.input_size
 
-    def prepare(item: tuple[str, os.stat_result]) -> _Prepared | SkippedFile:
-        path, st = item
+    def prepare(item: _Todo) -> _Prepared | _Unchanged | SkippedFile:
+        path, st = item.path, item.stat
         try:
             sha = file_sha256(path)
+            if item.expect == sha:
+                return _Unchanged(path)
             if sha in known_sha:
                 return _Prepared(path, st, sha)
-            img = read_image(path, min_side=encoder.config.input_size, max_pixels=max_pixels)
+            img = read_image(path, min_side=input_size, max_pixels=max_pixels)
             return _Prepared(path, st, sha, img.width, img.height, phash64(img), encoder.preprocess(img))
         except ImageReadError as e:
             return SkippedFile(path, e.reason)
@@ -130,6 +195,7 @@ def sync(
             return SkippedFile(path, f"cannot read file ({e.strerror or e})")
 
     batch: list[_Prepared] = []
+    indexed_sha: set[str] = set()
 
     def flush() -> None:
         nonlocal batch
@@ -142,20 +208,21 @@ def sync(
             done = {b.sha256: (v, b.width, b.height, b.phash) for b, v in zip(fresh, out)}
         rows = []
         for b in batch:
-            found = done.get(b.sha256) or index.catalog.twin(b.sha256, fingerprint)
-            if found is None:  # its twin vanished meanwhile: embed it after all
+            found_vec = done.get(b.sha256) or index.catalog.twin(b.sha256, fingerprint)
+            if found_vec is None:  # its twin vanished meanwhile: embed it after all
                 try:
-                    img = read_image(b.path, min_side=encoder.config.input_size, max_pixels=max_pixels)
+                    img = read_image(b.path, min_side=input_size, max_pixels=max_pixels)
                 except ImageReadError as e:
                     report.skipped.append(SkippedFile(b.path, e.reason))
                     continue
-                found = (encoder.embed([img])[0], img.width, img.height, phash64(img))
+                found_vec = (encoder.embed([img])[0], img.width, img.height, phash64(img))
             elif b.pixels is None:
                 report.reused += 1
-            vector, width, height, phash = found
+            vector, width, height, phash = found_vec
             rows.append(
                 NewImage(b.path, b.sha256, b.stat.st_size, b.stat.st_mtime_ns, width, height, vector, phash)
             )
+            indexed_sha.add(b.sha256)
             if b.path in existing:
                 report.updated += 1
             else:
@@ -165,12 +232,14 @@ def sync(
         batch = []
 
     encoder.eval()
-    stale: list[int] = []
+    unreadable: list[int] = []
     for result in _ordered_map(prepare, todo, workers, prefetch=batch_size * 2):
         if isinstance(result, SkippedFile):
             report.skipped.append(result)
             if result.path in existing:  # it changed into something unreadable
-                stale.append(existing[result.path].id)
+                unreadable.append(existing[result.path].id)
+        elif isinstance(result, _Unchanged):
+            report.unchanged += 1
         else:
             batch.append(result)
             known_sha.add(result.sha256)
@@ -179,22 +248,48 @@ def sync(
         if on_progress is not None:
             on_progress(1)
     flush()
-    if stale:
-        index.remove(stale)
-        report.removed += len(stale)
+
+    gone = [r for path, r in existing.items() if any(_under(path, root) for root in roots) and path not in found]
+    remove = [r.id for r in gone if r.sha256 in indexed_sha]  # moved or renamed: already in again
+    report.moved = len(remove)
+    vanished = [r for r in gone if r.sha256 not in indexed_sha]
+    remove += [r.id for r in _allowed(vanished, existing, roots, prune, report)] + unreadable
+    if remove:
+        index.remove(remove)
+        report.removed += len(remove) - report.moved
     index.save()
     return report
 
 
+def _allowed(
+    vanished: list[ImageRecord],
+    existing: dict[str, ImageRecord],
+    roots: list[str],
+    prune: bool,
+    report: SyncReport,
+) -> list[ImageRecord]:
+    """The vanished entries the evidence allows removing; the rest go to ``report.kept``."""
+    if prune or not vanished:
+        return vanished
+    held: set[int] = set()
+    for root in roots:
+        mine = [r for r in vanished if _under(r.path, root)]
+        indexed = sum(_under(path, root) for path in existing)
+        if mine and len(mine) > MAX_VANISHED_SHARE * indexed:
+            report.kept.append(VanishedFolder(root, len(mine), indexed))
+            held.update(r.id for r in mine)
+    return [r for r in vanished if r.id not in held]
+
+
 def _ordered_map(
-    fn: Callable[[tuple[str, os.stat_result]], _Prepared | SkippedFile],
-    items: list[tuple[str, os.stat_result]],
+    fn: Callable[[_Todo], _Prepared | _Unchanged | SkippedFile],
+    items: list[_Todo],
     workers: int,
     prefetch: int,
-) -> Iterator[_Prepared | SkippedFile]:
+) -> Iterator[_Prepared | _Unchanged | SkippedFile]:
     """``map`` over a thread pool with at most ``prefetch`` results in flight."""
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        pending: list[Future[_Prepared | SkippedFile]] = []
+        pending: list[Future[_Prepared | _Unchanged | SkippedFile]] = []
         it = iter(items)
         for item in it:
             pending.append(pool.submit(fn, item))

@@ -107,13 +107,38 @@ class FaissStore:
             out[row] = self._index.reconstruct(int(i))
         return out
 
+    def ids(self) -> np.ndarray:
+        """The stored ids, in insertion order."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)  # type: ignore[attr-defined]
+
     def save(self, path: Path) -> None:
-        atomic_write(path, lambda tmp: faiss.write_index(self._index, tmp))
+        # Serialised in memory and written by Python, so a full disk is an OSError (ENOSPC).
+        data = faiss.serialize_index(self._index)
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                f.write(data.tobytes())
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path: Path) -> FaissStore:
-        index = faiss.read_index(str(path))
-        inner = faiss.downcast_index(getattr(index, "index", index))
+        """Read a store written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: no such file.
+            RuntimeError, ValueError: the file is damaged or not such a store.
+        """
+        with open(path, "rb") as f:
+            data = np.frombuffer(f.read(), dtype=np.uint8)
+        index = faiss.deserialize_index(data)
+        if not isinstance(index, faiss.IndexIDMap2):
+            index = faiss.downcast_index(index)
+            if not isinstance(index, faiss.IndexIDMap2):
+                raise ValueError(f"{path} is not a selfsim vector store")
+        inner = faiss.downcast_index(index.index)
+        if not isinstance(inner, faiss.IndexFlatIP | faiss.IndexHNSW):
+            raise ValueError(f"{path} is not a selfsim vector store")
         kind = "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat"
         store = cls.__new__(cls)
         store.kind, store.dim, store._index = kind, index.d, index

@@ -12,7 +12,7 @@ from PIL import Image, ImageOps
 from selfsim.data.files import find_images
 from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
 from selfsim.errors import ImageReadError, SelfsimError
-from selfsim.index.index import Index, ModelRef
+from selfsim.index.index import Index, model_ref
 from selfsim.models.embedder import Embedder
 from selfsim.models.phash import phash64
 from selfsim.search.results import QueryResult, SearchHit
@@ -20,11 +20,6 @@ from selfsim.search.scoring import PhashVouch, ScoreNormalizer
 from selfsim.search.verify import Verifier
 
 DEFAULT_VOUCH = PhashVouch()
-
-
-def model_ref(encoder: Embedder) -> ModelRef:
-    """What an index records about ``encoder``."""
-    return ModelRef(encoder.fingerprint, encoder.config.name, dict(encoder.spec), encoder.dim)
 
 
 @dataclass(frozen=True)
@@ -103,8 +98,7 @@ class Searcher:
         Args:
             phashes: the queries' pHashes (n,) int64; enables :class:`PhashVouch`.
         """
-        if k < 1:
-            raise SelfsimError(f"--top-k must be at least 1, got {k}")
+        _check_k(k)
         views = xq if xq.ndim == 3 else xq[:, None, :]
         n, v, d = views.shape
         depth = min(len(self.index), max(k, self.normalizer.depth))
@@ -131,7 +125,10 @@ class Searcher:
             ranked = sorted(scores.items(), key=lambda t: -t[1])[:k]
             results.append([SearchHit("", float(sc), float(best[i]), i) for i, sc in ranked])
         paths = self.index.paths(sorted({h.id for hits in results for h in hits}))
-        return [[SearchHit(paths[h.id], h.score, h.similarity, h.id) for h in hits] for hits in results]
+        # A read-only index reads one snapshot, so every id has its path; an index open
+        # for writing elsewhere in this process might not: such hits are left out.
+        return [[SearchHit(paths[h.id], h.score, h.similarity, h.id) for h in hits if h.id in paths]
+                for hits in results]
 
     def _vouch(
         self,
@@ -151,13 +148,46 @@ class Searcher:
             if vs > scores.get(i, -np.inf):
                 scores[i] = vs
 
-    def search_images(self, images: Sequence[Image.Image], k: int = 10) -> list[list[SearchHit]]:
+    def search_images(
+        self,
+        images: Sequence[Image.Image],
+        k: int = 10,
+        verify_images: Sequence[Image.Image] | None = None,
+    ) -> list[list[SearchHit]]:
+        """Rank the index for each image.
+
+        Args:
+            images: queries as :func:`read_image` gives them with ``min_side`` the
+                model's input size (as indexing reads), so an indexed file found as
+                a query scores exactly as itself.
+            verify_images: the same queries at the detail verification needs
+                (``images`` are used when None).
+        """
+        _check_k(k)
         phashes = np.array([phash64(im) for im in images], dtype=np.int64) if self.vouch else None
         shortlist = max(k, self.verify_top)
         results = self.search_vectors(self.embed_queries(images), shortlist, phashes)
         if self.verifier is not None and self.verify_top > 0:
-            results = [self.verifier.verify(im, hits, self.verify_top) for im, hits in zip(images, results)]
+            detail = verify_images if verify_images is not None else images
+            results = [self.verifier.verify(im, hits, self.verify_top) for im, hits in zip(detail, results)]
         return [hits[:k] for hits in results]
+
+    def read_query(self, path: str | os.PathLike[str]) -> tuple[Image.Image, Image.Image | None]:
+        """A query file as embedding and verification need it: the embedding's view is
+        read exactly as indexing reads (same pixels, same vector for the same file);
+        verification's, only when verifying, at most the matcher's size.
+
+        Raises:
+            ImageReadError: the file cannot be read.
+        """
+        image = read_image(path, min_side=self.encoder.config.input_size, max_pixels=self.max_pixels)
+        if not self.verify_top or self.verifier is None:
+            return image, None
+        side = self.verifier.matcher.extractor.max_side
+        detail = read_image(path, min_side=side, max_pixels=self.max_pixels)
+        if max(detail.size) > side:  # held at the matcher's size, not the file's
+            detail.thumbnail((side, side), Image.Resampling.BILINEAR)
+        return image, detail
 
     def search_paths(
         self,
@@ -169,27 +199,39 @@ class Searcher:
     ) -> Iterator[QueryResult]:
         """Search every image under ``paths`` (files or folders), in order.
 
+        Each query is shrunk to what the model and verification need as soon as it
+        is decoded, so a batch of huge pictures costs one full decode at a time.
         Unreadable queries are passed to ``on_failure`` and skipped.
         """
-        files, others = find_images(paths)
-        for f in others:
+        _check_k(k)
+        files, skipped = find_images(paths)
+        for f, why in skipped:
             if on_failure is not None:
-                on_failure(QueryFailure(str(f), "not an image file"))
+                on_failure(QueryFailure(str(f), why))
         for start in range(0, len(files), batch_size):
-            chunk, images = [], []
+            chunk: list[str] = []
+            images: list[Image.Image] = []
+            details: list[Image.Image] = []
             for f in files[start : start + batch_size]:
                 try:
-                    # Verification needs full detail; the embedding is happy with a draft.
-                    min_side = 1024 if self.verify_top else self.encoder.config.input_size
-                    images.append(read_image(f, min_side=min_side, max_pixels=self.max_pixels))
-                    chunk.append(str(f))
+                    image, detail = self.read_query(f)
                 except ImageReadError as e:
                     if on_failure is not None:
                         on_failure(QueryFailure(str(f), e.reason))
+                    continue
+                chunk.append(str(f))
+                images.append(image)
+                if detail is not None:
+                    details.append(detail)
             if not images:
                 continue
-            for q, hits in zip(chunk, self.search_images(images, k)):
+            for q, hits in zip(chunk, self.search_images(images, k, details or None)):
                 yield QueryResult(q, hits)
+
+
+def _check_k(k: int) -> None:
+    if k < 1:
+        raise SelfsimError(f"the number of hits (-k) must be at least 1, got {k}")
 
 
 __all__ = ["DEFAULT_VOUCH", "QueryFailure", "Searcher", "model_ref"]
