@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from selfsim.errors import ModelError
+from selfsim.models import load_encoder
 from selfsim.models.config import EncoderConfig
 
 GOOD = {"backbone": "tf_efficientnet_lite0", "input_size": 224, "gem_p": 3.0}
@@ -73,6 +75,17 @@ def test_a_bad_config_file_is_one_line_naming_the_file(tmp_path: Path, content: 
     text = str(e.value)
     assert text.startswith(f"{path}: ") and message in text
     assert "\n" not in text and len(text) < 300
+
+
+def test_a_model_folder_with_a_bad_config_names_it(tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"never read: the config is refused first")
+    for content, message in [(b"\x80abc", "not UTF-8"), (b"[" * 200_000, "nested too deeply"),
+                             (_with(gem_p=None).encode(), "gem_p must be")]:
+        (folder / "config.json").write_bytes(content)
+        with pytest.raises(ModelError, match=rf"^{re.escape(str(folder / 'config.json'))}: .*{message}"):
+            load_encoder(str(folder), device="cpu")
 
 
 @pytest.mark.parametrize(
