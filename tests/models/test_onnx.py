@@ -101,3 +101,27 @@ def test_a_whitened_model_exports_with_its_whitening(tmp_path: Path) -> None:
     a, b = onnx_enc.embed(pics), whitened.embed(pics)
     assert onnx_enc.dim == 16 and a.shape == b.shape == (2, 16)
     assert float((a * b).sum(1).min()) > 0.999
+
+
+BAD_CONFIGS = [
+    (b'{"backbone": "tf_efficientnet_lite0",', "not valid JSON"),
+    (b"\xff\xfe{\x00}\x00", "not UTF-8"),
+    (b"[" * 200_000, "nested too deeply"),
+    (b'["tf_efficientnet_lite0"]', "must be a JSON object, found an array"),
+    (b'{"input_size": 224}', "no 'backbone' key"),
+    (b'{"backbone": "tf_efficientnet_lite0", "input_size": "224"}', 'input_size must be a whole number in 32..1024, got "224"'),
+    (b'{"backbone": "tf_efficientnet_lite0", "std": [0.5, 0, 0.5]}', "std must be 3 finite numbers > 0"),
+    (b'{"backbone": "tf_efficientnet_lite0", "mean": [NaN, 0, 0]}', "mean must be 3 finite numbers"),
+]
+
+
+@pytest.mark.parametrize("content,message", BAD_CONFIGS, ids=[m[:30] for _, m in BAD_CONFIGS])
+def test_a_bad_onnx_config_is_one_line_naming_it(tmp_path: Path, content: bytes, message: str) -> None:
+    from selfsim.models import load_embedder
+
+    (tmp_path / "m.onnx").write_bytes(b"never read: the config is refused first")
+    (tmp_path / "m.json").write_bytes(content)
+    with pytest.raises(ModelError) as e:
+        load_embedder(str(tmp_path / "m.onnx"))
+    text = str(e.value)
+    assert text.startswith(f"{tmp_path / 'm.json'}: ") and message in text and "\n" not in text

@@ -98,6 +98,27 @@ def add_model_args(p: argparse.ArgumentParser, default: str | None) -> None:
     p.add_argument("--weights", help="local .safetensors/.pth weights for a timm model name")
 
 
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for counts and sizes that must be at least 1 (``-k``, ``--max-side``)."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type=`` for counts where 0 means none (``--verify``)."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    # argparse prefixes the flag: "argument --max-side: must be a whole number >= 1, got '0'"
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}")
+    return value
+
+
 def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-file messages")
     p.add_argument(

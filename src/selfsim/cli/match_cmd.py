@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-from selfsim.cli.common import add_common_args, say
+from PIL import Image
+
+from selfsim.cli.common import add_common_args, positive_int, say
 from selfsim.data.reader import read_image
+from selfsim.errors import SelfsimError
 from selfsim.match import METHODS, Calibration, Matcher
 from selfsim.match.geometry import MODES
+
+#: Picture formats --viz writes (those this Pillow can save are offered).
+VIZ_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 HELP = "decide whether two images show the same picture, object or scene"
 EPILOG = """examples:
@@ -37,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="geometric model: homography (flat scenes, copies) or fundamental (3D scenes) "
                    "(default: %(default)s)")
     p.add_argument("--calibration", metavar="FILE", help="a calibration from `selfsim calibrate`")
-    p.add_argument("--max-side", type=int, default=1024, metavar="PX",
+    p.add_argument("--max-side", type=positive_int, default=1024, metavar="PX",
                    help="detect features at this longer side at most; larger is slower and more "
                    "precise on big photos (default: %(default)s)")
     p.add_argument("--no-global", action="store_true", help="skip the embedding similarity (faster)")
@@ -46,9 +53,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # What can be checked without the images is checked first, so a typo costs no work.
+    if args.viz:
+        check_viz_path(args.viz)
+    calibration = Calibration.load(args.calibration) if args.calibration else None
     a = read_image(args.a, max_pixels=args.max_pixels)
     b = read_image(args.b, max_pixels=args.max_pixels)
-    calibration = Calibration.load(args.calibration) if args.calibration else None
     matcher = Matcher(args.features, args.mode, calibration, max_side=args.max_side,
                       max_features=max(2000, 2000 * args.max_side // 1024))
     similarity = None
@@ -63,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
         draw_match(a, b, result).save(args.viz)
     if args.json:
-        print(json.dumps(result.to_json_dict()))
+        print(json.dumps(result.to_json_dict(), allow_nan=False))  # never a bare NaN: not JSON
     else:
         print(f"{'MATCH' if result.match else 'NO MATCH'}  score {result.score:.3f}")
         print(f"  {result.reason}")
@@ -79,3 +89,17 @@ def run(args: argparse.Namespace) -> int:
     if args.viz:
         say(f"wrote {args.viz}")
     return 0
+
+
+def check_viz_path(path: str) -> None:
+    """Refuse a --viz path that cannot be written, before any work is done."""
+    registered = Image.registered_extensions()
+    allowed = [s for s in VIZ_SUFFIXES if registered.get(s) in Image.SAVE]
+    out = Path(path)
+    if out.suffix.lower() not in allowed:
+        what = f"a '{out.suffix}' file" if out.suffix else "a file without an extension"
+        raise SelfsimError(f"--viz {path}: cannot draw into {what}; use one of: {', '.join(allowed)}")
+    if not out.parent.is_dir():
+        raise SelfsimError(f"--viz {path}: folder not found: {out.parent}")
+    if out.is_dir():
+        raise SelfsimError(f"--viz {path}: is a folder; give a file name such as {out / 'match.png'}")

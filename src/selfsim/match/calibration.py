@@ -11,7 +11,9 @@ calibration data matches, so the operating point comes from data, not a guess.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import math
+import os
+from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
 
@@ -49,6 +51,25 @@ class Calibration:
     n_negative: int
     source: str
 
+    def __post_init__(self) -> None:
+        # A calibration decides every verdict: refuse one that cannot, whoever made it.
+        w = self.weights
+        if not (isinstance(w, (tuple, list)) and len(w) == 3 and all(_is_number(v) for v in w)):
+            raise SelfsimError(f"weights must be 3 finite numbers, got {_show(w)}")
+        object.__setattr__(self, "weights", tuple(w))  # a JSON list becomes the declared tuple
+        if not _is_number(self.bias):
+            raise SelfsimError(f"bias must be a finite number, got {_show(self.bias)}")
+        for key in ("threshold", "precision", "recall"):
+            value = getattr(self, key)
+            if not (_is_number(value) and 0 <= value <= 1):
+                raise SelfsimError(f"{key} must be a number in [0, 1], got {_show(value)}")
+        for key in ("n_positive", "n_negative"):
+            value = getattr(self, key)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+                raise SelfsimError(f"{key} must be a whole number >= 0, got {_show(value)}")
+        if not isinstance(self.source, str):
+            raise SelfsimError(f"source must be a string, got {_show(self.source)}")
+
     def is_match(self, probability: float, inliers: int) -> bool:
         """The verdict: a calibrated probability over the threshold, and enough inliers."""
         return probability >= self.threshold and inliers >= MIN_INLIERS
@@ -63,19 +84,58 @@ class Calibration:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> Calibration:
+    def load(cls, path: str | os.PathLike[str]) -> Calibration:
+        """Read a file written by :meth:`save`.
+
+        Raises:
+            SelfsimError: one line naming the file: unreadable, not JSON, not an
+                object, missing or unknown keys, or a value out of range.
+        """
         try:
-            data = json.loads(Path(path).read_text())
-            data["weights"] = tuple(data["weights"])
+            data = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
+        except OSError as e:
+            raise SelfsimError(f"{path}: cannot be read ({e.strerror or e})") from None
+        except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            why = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+            raise SelfsimError(f"{path}: not a selfsim calibration file ({why})") from None
+        if not isinstance(data, dict):
+            raise SelfsimError(f"{path}: not a selfsim calibration file (expected a JSON object)")
+        known = [f.name for f in fields(cls)]
+        unknown, missing = sorted(set(data) - set(known)), [k for k in known if k not in data]
+        if unknown or missing:
+            what = "; ".join(
+                f"{label} keys: {', '.join(keys)}" for label, keys in (("unknown", unknown), ("missing", missing)) if keys
+            )
+            raise SelfsimError(f"{path}: not a selfsim calibration file ({what}; expected: {', '.join(known)})")
+        try:
             return cls(**data)
-        except (OSError, ValueError, TypeError, KeyError) as e:
-            raise SelfsimError(f"{path}: not a selfsim calibration file ({e})") from None
+        except SelfsimError as e:
+            raise SelfsimError(f"{path}: {e}") from None
 
     @classmethod
     def default(cls) -> Calibration:
         """The calibration shipped with selfsim (fitted on Debian's wallpaper photos)."""
         path = resources.files("selfsim.match").joinpath("default_calibration.json")
         return cls.load(str(path))
+
+
+def _is_number(value: object) -> bool:
+    """A finite int or float; JSON's true/false and NaN/Infinity are not numbers here."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _show(value: object) -> str:
+    """A value as it would read in the JSON file, cut short to keep messages one line."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def fit_calibration(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,18 +62,27 @@ class MatchResult:
     points_b: np.ndarray
 
     def to_json_dict(self) -> dict[str, object]:
+        """The result as plain JSON values; a NaN or infinite number becomes null (JSON has no NaN)."""
         return {
             "match": self.match,
-            "score": round(self.score, 6),
+            "score": _finite(self.score, 6),
             "inliers": self.inliers,
-            "homography": None if self.homography is None else [[float(v) for v in row] for row in self.homography],
-            "global_similarity": None if self.global_similarity is None else round(self.global_similarity, 6),
+            "homography": None if self.homography is None else [[_finite(v) for v in row] for row in self.homography],
+            "global_similarity": None if self.global_similarity is None else _finite(self.global_similarity, 6),
             "matches": self.matches,
-            "inlier_ratio": round(self.inlier_ratio, 6),
-            "box_a": None if self.box_a is None else [round(v, 2) for v in self.box_a],
-            "box_b": None if self.box_b is None else [round(v, 2) for v in self.box_b],
+            "inlier_ratio": _finite(self.inlier_ratio, 6),
+            "box_a": None if self.box_a is None else [_finite(v, 2) for v in self.box_a],
+            "box_b": None if self.box_b is None else [_finite(v, 2) for v in self.box_b],
             "reason": self.reason,
         }
+
+
+def _finite(value: float, digits: int | None = None) -> float | None:
+    """``value`` as a float (rounded to ``digits``), or None when it is NaN or infinite."""
+    v = float(value)
+    if not math.isfinite(v):
+        return None
+    return v if digits is None else round(v, digits)
 
 
 def _no_match(reason: str, matches: int = 0, inliers: int = 0, similarity: float | None = None) -> MatchResult:

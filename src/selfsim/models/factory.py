@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +134,7 @@ def load_model_folder(path: str | Path, device: torch.device | str | None = None
     cfg_file, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
     if not cfg_file.is_file() or not weights.is_file():
         raise ModelError(f"{path} is not a selfsim model (expected {CONFIG_FILE} and {WEIGHTS_FILE})")
-    try:
-        config = EncoderConfig.from_json(cfg_file.read_text())
-    except (json.JSONDecodeError, TypeError) as e:
-        raise ModelError(f"{cfg_file}: invalid model config ({e})") from None
+    config = EncoderConfig.load(cfg_file)  # one-line ModelError naming the file if it is bad
     backbone = create_backbone(config.backbone, config.feature_level)
     state = read_state_dict(weights)
     white = {k[len(WHITENING_PREFIX):]: state.pop(k) for k in list(state) if k.startswith(WHITENING_PREFIX)}

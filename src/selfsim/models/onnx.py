@@ -88,7 +88,7 @@ class OnnxEncoder:
         cfg = path.with_suffix(".json")
         if not path.is_file() or not cfg.is_file():
             raise ModelError(f"{path}: expected an .onnx file with its .json config beside it")
-        self.config = EncoderConfig.from_json(cfg.read_text())
+        self.config = EncoderConfig.load(cfg)  # one-line ModelError naming the file if it is bad
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -33,8 +34,14 @@ class QueryResult:
     hits: list[SearchHit] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, object]:
+        """The hits as plain JSON values; a NaN or infinite score becomes null (JSON has no NaN)."""
         return {
             "query": self.query,
-            "hits": [{"path": h.path, "score": round(h.score, 6), "similarity": round(h.similarity, 6),
+            "hits": [{"path": h.path, "score": _finite(h.score), "similarity": _finite(h.similarity),
                       "verified": h.verified} for h in self.hits],
         }
+
+
+def _finite(value: float) -> float | None:
+    v = float(value)
+    return round(v, 6) if math.isfinite(v) else None
