@@ -51,26 +51,6 @@ def display_path(path: str | os.PathLike[str]) -> str:
     return "".join(out)
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    return _int_at_least(text, 1)
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: a whole number >= 0."""
-    return _int_at_least(text, 0)
-
-
-def _int_at_least(text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if value < low:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}")
-    return value
-
-
 def report_skipped(skipped: Sequence[tuple[str, str]], quiet: bool) -> None:
     """One line per skipped file, then a count per reason."""
     if not skipped:
@@ -123,7 +103,7 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-file messages")
     p.add_argument(
         "--max-pixels",
-        type=int,
+        type=positive_int,
         default=DEFAULT_MAX_PIXELS,
         help="refuse images larger than this many pixels, before decoding (default: %(default)s)",
     )
