@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             n += 1
             bar.update(1)
             if args.json:
-                print(json.dumps(result.to_json_dict()), flush=True)
+                print(json.dumps(result.to_json_dict(), allow_nan=False), flush=True)
             else:
                 _print_table(result)
         bar.close()

@@ -146,7 +146,7 @@ def sync(
             raise SelfsimError(f"path not found: {p}{held}")
 
     images, not_images = find_images(present, exclude=[index.path, *exclude])
-    report = SyncReport(skipped=[SkippedFile(_absolute(p), why) for p, why in not_images])
+    report = SyncReport(skipped=[SkippedFile(os.path.abspath(p), why) for p, why in not_images])
     found = {str(p.resolve()): p for p in images}
     if not prune:
         for p, root in zip(paths, roots):
