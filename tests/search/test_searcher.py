@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import imagehash
 import numpy as np
-from PIL import Image, ImageOps
+import pytest
+from PIL import Image, ImageFilter, ImageOps
 
 from selfsim.eval.edits import crop, jpeg, text
 from selfsim.index import Index, sync
 from selfsim.models.encoder import Encoder
 from selfsim.search import Searcher, model_ref
+from selfsim.search.searcher import DEFAULT_VOUCH
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from conftest import make_picture  # noqa: E402
 
 
 def test_edited_copies_find_their_original_and_outscore_unrelated_queries(
@@ -48,18 +55,45 @@ def test_search_paths_reports_unreadable_queries(photo_dir: Path, tmp_path: Path
     assert [Path(f.query).name for f in failures] == ["bad.png"]
 
 
-def test_pixelated_copy_is_vouched_for_by_its_phash(photo_dir: Path, tmp_path: Path, encoder: Encoder) -> None:
-    from selfsim.eval.edits import pixelate
+def _pixelated(img: Image.Image, factor: int) -> Image.Image:
+    small = img.resize((img.width // factor, img.height // factor), Image.Resampling.BILINEAR)
+    return small.resize(img.size, Image.Resampling.NEAREST)
 
+
+@pytest.mark.parametrize("edit", ["pixelate", "blur"])
+def test_phash_vouches_for_a_copy_the_embedding_misses_and_for_nothing_else(
+    edit: str, photo_dir: Path, tmp_path: Path, encoder: Encoder
+) -> None:
     with Index.create(tmp_path / "idx", model_ref(encoder)) as index:
         sync(index, encoder, [photo_dir])
     gen = Image.open(photo_dir / "gen5.png").convert("RGB")
-    query = pixelate(gen, np.random.default_rng(1))
+    copy = _pixelated(gen, 16) if edit == "pixelate" else gen.filter(ImageFilter.GaussianBlur(12))
+    unrelated = make_picture(101)
+    names = sorted(p.name for p in photo_dir.iterdir())
+    # What the hash sees, computed here with imagehash itself: the copy is within reach, the
+    # unrelated picture is not near any indexed one.
+    distance = imagehash.phash(copy) - imagehash.phash(gen)
+    assert distance <= DEFAULT_VOUCH.max_distance
+    assert min(imagehash.phash(unrelated) - imagehash.phash(Image.open(photo_dir / n)) for n in names) > 16
+
     with Index.open(tmp_path / "idx") as index:
-        with_hash = Searcher(index, encoder).search_images([query], k=1)[0][0]
-        without = Searcher(index, encoder, vouch=None).search_images([query], k=1)[0][0]
-    assert Path(with_hash.path).name == "gen5.png"
-    assert with_hash.score >= 0.25 and with_hash.score >= without.score
+        on, off = Searcher(index, encoder), Searcher(index, encoder, vouch=None)
+        (copy_on, unrelated_on), (copy_off, unrelated_off) = (
+            [{Path(h.path).name: h.score for h in hits} for hits in s.search_images([copy, unrelated], k=len(names))]
+            for s in (on, off)
+        )
+    # Without the hash the embedding alone scores the copy far below the vouch floor
+    # (and ranks another picture above it) ...
+    assert copy_off["gen5.png"] < DEFAULT_VOUCH.base - 0.1
+    assert max(copy_off, key=copy_off.get) != "gen5.png"
+    # ... with it the copy gets exactly the vouched score and comes first.
+    vouched = DEFAULT_VOUCH.base + DEFAULT_VOUCH.step * (DEFAULT_VOUCH.max_distance - distance)
+    assert copy_on["gen5.png"] == pytest.approx(vouched, abs=1e-6) and vouched >= DEFAULT_VOUCH.base
+    assert max(copy_on, key=copy_on.get) == "gen5.png"
+    # Nothing else is raised: not the other references for the copy, nothing for the unrelated picture.
+    assert {n: s for n, s in copy_on.items() if n != "gen5.png"} == {
+        n: s for n, s in copy_off.items() if n != "gen5.png"}
+    assert unrelated_on == unrelated_off and max(unrelated_on.values()) < DEFAULT_VOUCH.base
 
 
 def test_phash_vouching_holds_on_any_similarity_scale(tmp_path: Path, encoder: Encoder) -> None:
