@@ -1,0 +1,76 @@
+"""Options of `selfsim index` and `selfsim search` that used to be accepted and
+ignored, or refused only after the model loaded."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from selfsim.index import Index
+from selfsim.index.check import check_index
+
+
+def selfsim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "selfsim.cli.main", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-k", "-1"], "argument -k/--top-k: must be a whole number >= 1, got '-1'"),
+    (["-k", "0"], "got '0'"),
+    (["--verify", "-3"], "argument --verify: must be a whole number >= 0, got '-3'"),
+    (["--max-pixels", "0"], "argument --max-pixels"),
+])
+def test_bad_numbers_are_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    out = selfsim("search", "--index", str(tmp_path / "missing"), "q.jpg", *args)
+    assert out.returncode == 2 and message in out.stderr  # before any index or model is opened
+
+
+@pytest.mark.slow
+def test_type_on_an_existing_index_rebuilds_the_vector_file(photo_dir: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    assert selfsim("index", str(photo_dir), "--index", str(idx), "-q").returncode == 0
+    out = selfsim("index", str(photo_dir), "--index", str(idx), "--type", "hnsw", "-q")
+    assert out.returncode == 0 and "8 unchanged" in out.stderr
+    with Index.open(idx) as index:
+        assert index.store_kind == "hnsw" and index.store.kind == "hnsw"
+    found = selfsim("search", "--index", str(idx), str(photo_dir / "gen2.png"), "--json", "-k", "1")
+    assert json.loads(found.stdout)["hits"][0]["path"].endswith("gen2.png")
+
+
+@pytest.mark.slow
+def test_an_identical_picture_scores_the_same_with_and_without_verify(photo_dir: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    assert selfsim("index", str(photo_dir), "--index", str(idx), "-q").returncode == 0
+    for query in ("baboon.jpg", "gen1.png"):
+        plain = json.loads(selfsim("search", "--index", str(idx), str(photo_dir / query), "--json", "-k", "1").stdout)
+        verified = json.loads(selfsim("search", "--index", str(idx), str(photo_dir / query), "--json", "-k", "1",
+                                      "--verify", "5").stdout)
+        assert plain["hits"][0]["similarity"] == pytest.approx(1.0, abs=1e-5)
+        assert verified["hits"][0]["similarity"] == pytest.approx(1.0, abs=1e-5)
+        assert verified["hits"][0]["verified"]
+
+
+@pytest.mark.slow
+def test_an_index_of_format_1_is_read_and_upgraded(photo_dir: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    assert selfsim("index", str(photo_dir), "--index", str(idx), "-q").returncode == 0
+    db = sqlite3.connect(idx / "catalog.sqlite")  # as selfsim 0.1 wrote it: paths as text
+    db.execute("UPDATE images SET path = CAST(path AS TEXT)")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    found = selfsim("search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--json", "-k", "1")
+    assert json.loads(found.stdout)["hits"][0]["path"].endswith("orange.jpg")
+    again = selfsim("index", str(photo_dir), "--index", str(idx), "-q")
+    assert again.returncode == 0 and "8 unchanged" in again.stderr
+    db = sqlite3.connect(idx / "catalog.sqlite")
+    assert db.execute("SELECT DISTINCT typeof(path) FROM images").fetchall() == [("blob",)]
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    db.close()
+    assert check_index(idx).ok
