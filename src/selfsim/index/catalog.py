@@ -16,13 +16,15 @@ A read-only catalog reads one consistent snapshot from opening until
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import numpy as np
@@ -30,6 +32,7 @@ import numpy as np
 from selfsim.errors import IndexDamagedError, IndexStateError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: 2: paths are BLOBs of the file system's bytes; 1 (still read, upgraded when written) stored UTF-8 text.
 SCHEMA_VERSION = 2
@@ -68,7 +71,11 @@ def encode_path(path: str) -> bytes:
 
 def decode_path(value: bytes | str) -> str:
     """A stored path back as ``str`` (text rows come from format 1)."""
-    return value if isinstance(value, str) else os.fsdecode(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return os.fsdecode(value)
+    raise TypeError(f"a path stored as {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -105,13 +112,38 @@ class NewImage:
     phash: int
 
 
-def damaged(path: Path, error: BaseException) -> IndexDamagedError:
+def damaged(path: Path, error: BaseException | str) -> IndexDamagedError:
     """The one-line error for a catalog SQLite cannot read."""
     folder = path.parent
     return IndexDamagedError(
         f"{path} is damaged ({error}); run `selfsim check {folder} --repair`, or index again "
         f"with --rebuild"
     )
+
+
+def _is_damage(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file is damaged (not busy, not full)."""
+    if type(error) is sqlite3.DatabaseError:  # malformed image, not a database, ...
+        return True
+    return any(word in str(error) for word in ("malformed", "not a database", "corrupt", "decode"))
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Damage SQLite finds while reading or writing becomes a one-line
+    :class:`IndexDamagedError` naming the file; so do values of impossible types."""
+
+    @functools.wraps(method)
+    def wrapper(self: Catalog, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            if _is_damage(e):
+                raise damaged(self.path, e) from None
+            raise
+        except (TypeError, ValueError, OverflowError) as e:
+            raise damaged(self.path, f"a value of the wrong type: {e}") from None
+
+    return wrapper
 
 
 class Catalog:
@@ -162,13 +194,16 @@ class Catalog:
             self._begin_snapshot()
 
     # -- meta -------------------------------------------------------------------
+    @_guarded
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    @_guarded
     def meta(self) -> dict[str, str]:
         return {str(k): str(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
 
+    @_guarded
     def set_meta(self, items: dict[str, str]) -> None:
         with self.transaction():
             self._db.executemany(
@@ -202,6 +237,7 @@ class Catalog:
         with self.transaction():
             self._bump_generation()
 
+    @_guarded
     def upgrade_paths(self) -> int:
         """Format 1 to 2: text paths become their UTF-8 bytes; returns rows changed."""
         with self.transaction():
@@ -211,17 +247,21 @@ class Catalog:
         return int(cur.rowcount)
 
     # -- images -----------------------------------------------------------------
+    @_guarded
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0])
 
+    @_guarded
     def ids(self) -> np.ndarray:
         rows = self._db.execute("SELECT id FROM images ORDER BY id").fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
-    def records(self) -> Iterator[ImageRecord]:
-        for row in self._db.execute(f"SELECT {_RECORD_COLUMNS} FROM images ORDER BY id"):
-            yield _record(row)
+    @_guarded
+    def records(self) -> list[ImageRecord]:
+        rows = self._db.execute(f"SELECT {_RECORD_COLUMNS} FROM images ORDER BY id").fetchall()
+        return [_record(row) for row in rows]
 
+    @_guarded
     def paths(self, ids: Iterable[int]) -> dict[int, str]:
         ids = [int(i) for i in ids]
         out: dict[int, str] = {}
@@ -232,6 +272,7 @@ class Catalog:
             out.update((int(i), decode_path(p)) for i, p in rows)
         return out
 
+    @_guarded
     def twin(self, sha256: str, model: str) -> tuple[np.ndarray, int, int, int] | None:
         """Vector, width, height and pHash of an indexed file with this content, if any."""
         row = self._db.execute(
@@ -242,10 +283,12 @@ class Catalog:
             return None
         return np.frombuffer(row[0], dtype=np.float32).copy(), int(row[1]), int(row[2]), int(row[3])
 
+    @_guarded
     def record(self, image_id: int) -> ImageRecord | None:
         row = self._db.execute(f"SELECT {_RECORD_COLUMNS} FROM images WHERE id = ?", (image_id,)).fetchone()
         return None if row is None else _record(row)
 
+    @_guarded
     def get_features(self, sha256: str, method: str) -> bytes | None:
         if (sha256, method) in self._written:  # cached by this reader after its snapshot began
             return self._written[(sha256, method)]
@@ -275,12 +318,14 @@ class Catalog:
             log.info("cannot cache local features in %s: %s", self.path, e)
             self._cache_failed = True
 
+    @_guarded
     def phashes(self) -> tuple[np.ndarray, np.ndarray]:
         """All ``(ids, phashes)`` as int64 arrays."""
         rows = self._db.execute("SELECT id, phash FROM images ORDER BY id").fetchall()
         arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
         return arr[:, 0].copy(), arr[:, 1].copy()
 
+    @_guarded
     def vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """All ``(ids, vectors)``, in id order.
 
@@ -303,10 +348,12 @@ class Catalog:
             )
         return ids, xb
 
-    def vector_rows(self) -> Iterator[tuple[int, bytes | object, str]]:
+    @_guarded
+    def vector_rows(self) -> list[tuple[int, bytes | object, str]]:
         """``(id, vector blob, model)`` of every row, unchecked (for ``selfsim check``)."""
-        yield from self._db.execute("SELECT id, vector, model FROM images ORDER BY id")
+        return self._db.execute("SELECT id, vector, model FROM images ORDER BY id").fetchall()
 
+    @_guarded
     def insert(self, images: list[NewImage], model: str) -> tuple[np.ndarray, np.ndarray]:
         """Insert images, replacing rows with the same path.
 
@@ -334,6 +381,7 @@ class Catalog:
             self._bump_generation()
         return np.asarray(ids, dtype=np.int64), np.asarray(replaced, dtype=np.int64)
 
+    @_guarded
     def touch(self, path: str, size: int, mtime_ns: int) -> None:
         """Record a new mtime for a file whose content did not change."""
         with self.transaction():
@@ -342,6 +390,7 @@ class Catalog:
                 (size, mtime_ns, encode_path(path)),
             )
 
+    @_guarded
     def delete(self, ids: Iterable[int]) -> None:
         ids = [int(i) for i in ids]
         if not ids:
@@ -350,6 +399,7 @@ class Catalog:
             self._db.executemany("DELETE FROM images WHERE id = ?", [(i,) for i in ids])
             self._bump_generation()
 
+    @_guarded
     def replace_all(self, source: Path, meta: dict[str, str]) -> None:
         """Replace every image with those of another catalog file, in one transaction
         (``--rebuild``: readers see the old collection or the new one, never a mix)."""
@@ -364,6 +414,7 @@ class Catalog:
         finally:
             self._db.execute("DETACH DATABASE staged")
 
+    @_guarded
     def integrity(self) -> list[str]:
         """SQLite's own check: an empty list when the file is sound."""
         rows = [str(r[0]) for r in self._db.execute("PRAGMA integrity_check")]
