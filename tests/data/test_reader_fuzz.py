@@ -161,11 +161,10 @@ def test_sniff_format_names_a_known_format_or_none(scratch: Path, data: bytes) -
 
 
 # -- Regressions found by fuzzing ---------------------------------------------------
-# FOUND BY FUZZING, NOT FIXED YET: these fail on the current reader. A two-frame GIF
-# (16x12, as Pillow 11 writes it) cut off early in its second frame makes Pillow's
-# `is_animated` (which seeks to frame 1) raise IndexError or struct.error, and
-# read_image lets both escape instead of raising ImageReadError, so one truncated
-# animated GIF aborts a whole `selfsim index` run.
+# Found by fuzzing (fixed): a two-frame GIF (16x12, as Pillow 11 writes it) cut off
+# early in its second frame makes Pillow's `is_animated` (which seeks to frame 1)
+# raise IndexError or struct.error; read_image let both escape instead of raising
+# ImageReadError, so one truncated animated GIF aborted a whole `selfsim index` run.
 TWO_FRAME_GIF = (
     b"GIF87a\x10\x00\x0c\x00\x81\x00\x00\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00,\x00"
     b"\x00\x00\x00\x10\x00\x0c\x00\x00\x08\x19\x00\x01\x08\x1cH\xb0\xa0\xc1\x83\x08\x13*\\\xc8"

@@ -28,7 +28,7 @@ N_READERS = 3
 # vector store stays as it was loaded for the first, and the writer keeps committing.
 N_QUERIES = 20
 SEARCHES_PER_READER = 17  # 51 in all
-HARD_LIMIT_S = 150  # every process stops by itself after this long
+HARD_LIMIT_S = 200  # every process stops by itself after this long
 
 # run(argv) runs one CLI command in this process and prints one JSON line:
 # {"status", "stdout", "stderr"}, stderr with the traceback of any exception.
@@ -60,7 +60,7 @@ index, queries, need, stop_at = sys.argv[1], sys.argv[2], int(sys.argv[3]), floa
 for _ in range(need):
     if time.time() > stop_at:
         break
-    run(["search", "--index", index, queries, "--json", "-k", "3", "-q"])
+    run(["search", "--index", index, queries, "--json", "-k", "3", "-q", "--no-flip", "--center-crop", "0"])
 """
 
 # Each round replaces 4 pictures with others (new content, new mtime) and adds 2,

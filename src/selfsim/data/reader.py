@@ -136,6 +136,8 @@ def read_image(
         raise ImageReadError(name, "not an image in a supported format") from None
     except (OSError, ValueError, SyntaxError) as e:
         raise ImageReadError(name, f"unreadable header ({e})") from None
+    except Exception as e:  # a malformed file can make any decoder fail in its own way
+        raise ImageReadError(name, f"unreadable header ({type(e).__name__}: {e})") from None
 
     with img:
         w, h = img.size
@@ -159,10 +161,14 @@ def read_image(
             if min_side is not None:
                 rgb = _shrink(rgb, min_side)
             return rgb.copy() if rgb is img else rgb
-        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+        except MemoryError:
+            raise ImageReadError(name, "too large to decode in the memory available") from None
+        except Exception as e:  # Pillow's decoders raise many kinds of error on malformed data
             reason = str(e) or type(e).__name__
             if "truncated" in reason.lower() or isinstance(e, EOFError):
                 reason = f"truncated file ({reason})"
-            else:
+            elif isinstance(e, (OSError, ValueError, SyntaxError, Image.DecompressionBombError)):
                 reason = f"corrupt image data ({reason})"
+            else:
+                reason = f"corrupt image data ({type(e).__name__}: {reason})"
             raise ImageReadError(name, reason) from None
