@@ -51,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-k", "--top-k", type=positive_int, default=10, help="hits per query (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="one JSON object per query per line")
     p.add_argument("--no-flip", action="store_true", help="do not also search with the mirrored query")
-    p.add_argument("--center-crop", type=float, default=0.75, metavar="FRACTION",
+    p.add_argument("--center-crop", type=crop_fraction, default=0.75, metavar="FRACTION",
                    help="also search with the query's central part (0 = off) (default: %(default)s)")
     p.add_argument("--verify", type=non_negative_int, default=0, metavar="N",
                    help="re-rank the first N hits by geometric verification with local features "
@@ -64,6 +64,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_args(p, default=None)
     add_common_args(p)
     p.set_defaults(run=run)
+
+
+def crop_fraction(text: str) -> float:
+    """argparse type: a share of each side in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must be a number from 0 up to (not including) 1, got {text!r}")
+    return value
 
 
 def _print_table(result: QueryResult) -> None:
