@@ -1,18 +1,43 @@
 """Kill loop: `selfsim index` killed with SIGKILL at random moments never breaks the index.
 
-A folder of distinct small pictures (PNG, JPEG, WebP) is indexed by the command as
-users run it, and the run is killed (SIGKILL to its whole process group) at a random
-moment: during Python start-up and model loading, or while it embeds. After each
-kill the index must open, its vector store must hold exactly the catalog's ids,
-every record must match its file, and no image that an earlier check saw in the
-catalog may be gone. The next run resumes. At the end a run to completion must
-index every picture, and each picture must be its own top hit in `selfsim search`.
+A folder of distinct small pictures (PNG, JPEG, WebP, in a few subfolders) is indexed
+by the command as users run it (``--batch-size 8``, so commits are frequent), and the
+run is killed (SIGKILL to its whole process group) at a random moment. The folder
+changes between runs, as folders do, so that every run has real work: before each run
+(after the check of the previous one) about 8% new pictures are added, 4% of the
+existing ones get new content (written under a temporary name, then ``os.replace``),
+2% are deleted (at most a third of the pictures in all, so that selfsim's rule against
+dropping more than half of a folder at once is never what is tested), and every few
+runs a subfolder is renamed (selfsim keeps the vectors of moved files). About a fifth
+of the runs are ``--rebuild`` (re-embed beside the old index in ``INDEX/.rebuild``,
+swapped in when complete).
 
-Kill moments are drawn uniformly between 1 s and the expected length of the run:
-start-up (an index run with nothing to do) plus the remaining images times the
-time per image, both measured first on a scratch index (and start-up lowered
-whenever a run ends sooner). Runs that end before their kill moment are checked too, and the loop goes on until ``--kills`` runs were killed
-(at most three times as many runs).
+Kill moments: 80% fall inside the run's embedding phase (between the start-up, measured
+first and then observed, and the expected end: start-up plus the pictures the run must
+embed times the time per image), the rest anywhere from 0.5 s to the expected end. Runs
+write their progress bar to a pseudo-terminal, so the log of each run (``run-NN.log``)
+shows whether it had started embedding when it was killed, and how far it got.
+
+After each run the index is opened as a reader and checked:
+
+* its vector store holds exactly the catalog's ids, each stored vector its own top hit;
+* every record whose file exists with the size and mtime recorded has the recorded
+  sha256 (a record never lies about a file it claims unchanged), and every record names
+  a path and content that the folder really held at some point;
+* no acknowledged image is lost: a path seen in the catalog at an earlier check whose
+  file still exists (with that content or newer) must still be in the catalog; if its
+  folder was renamed since, under the old path or the new one. Deleted files may go;
+* a killed ``--rebuild`` left the old catalog exactly as it was (or swapped in the
+  complete new one), and its staging index in ``.rebuild`` is consistent too and keeps
+  what it staged for the next ``--rebuild`` to continue from;
+* a run that ended by itself (status 0) left the catalog equal to the folder.
+
+The loop goes on until ``--kills`` runs were killed (at most three times as many runs).
+If an interrupted ``--rebuild`` is left, the folder changes and one runs to the end: it
+must swap in exactly the folder's pictures and remove ``.rebuild``. At the end the
+folder changes once more and a run to completion must make the catalog
+exactly the folder's pictures (paths and sha256), each picture its own top hit in
+`selfsim search --json -k 1`.
 
     python benchmarks/kill_loop.py [--kills 20] [--images 300] [--seed 0] [--out bench-out/kill-loop]
 
@@ -22,14 +47,21 @@ Exit status 1 when any check fails.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
+import pty
 import random
+import re
 import shutil
 import signal
+import statistics
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +73,15 @@ from selfsim.data.files import file_sha256
 from selfsim.index import Index
 
 FORMATS = ("png", "jpg", "webp")
+PIL_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
+BATCH_SIZE = 8
+SUBFOLDERS = 4
+ADD_SHARE, REPLACE_SHARE, DELETE_SHARE = 0.08, 0.04, 0.02  # of the initial number of pictures, per run
+MAX_DELETED_SHARE = 1 / 3  # of the initial number of pictures, over the whole loop
+RENAME_EVERY = 4  # runs
+REBUILD_SHARE = 0.2  # of the runs
+IN_EMBEDDING_SHARE = 0.8  # of the kill moments
+STAGING = ".rebuild"
 
 
 def make_picture(seed: int, size: tuple[int, int]) -> Image.Image:
@@ -61,27 +102,128 @@ def make_picture(seed: int, size: tuple[int, int]) -> Image.Image:
     return img
 
 
-def write_pictures(folder: Path, n: int, seed: int = 0) -> list[Path]:
-    """``n`` distinct pictures of 96 to 200 px a side, PNG, JPEG and WebP in turn."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    files = []
-    for i in range(n):
-        w, h = (int(s) for s in rng.integers(96, 201, size=2))
-        path = folder / f"{i:04d}.{FORMATS[i % len(FORMATS)]}"
-        make_picture(seed * 100_003 + i, (w, h)).save(path)
-        files.append(path)
-    return files
+def write_picture(path: Path, content: int) -> str:
+    """Write picture number ``content`` (96 to 200 px a side, in the format of the
+    name's suffix) to ``path`` atomically; returns its sha256."""
+    w, h = (int(s) for s in np.random.default_rng([content, 7]).integers(96, 201, size=2))
+    tmp = path.with_name(f".{path.name}.tmp")
+    make_picture(content, (w, h)).save(tmp, format=PIL_FORMATS[path.suffix[1:]])
+    os.replace(tmp, path)  # never half-written under its own name
+    return file_sha256(path)
+
+
+@dataclass
+class Changes:
+    added: int = 0
+    replaced: int = 0
+    deleted: int = 0
+    moved: int = 0  # pictures in renamed folders
+    renames: int = 0
+
+    def __iadd__(self, other: Changes) -> Changes:
+        for k in vars(self):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        return self
+
+    def short(self) -> str:
+        if not any(vars(self).values()):
+            return "-"
+        return f"+{self.added} ~{self.replaced} -{self.deleted}" + (f" >{self.moved}" if self.moved else "")
+
+
+class Folder:
+    """The picture folder and everything it ever held: what is on disk now, each
+    (path, sha256) pair that ever existed, and where renamed pictures went."""
+
+    def __init__(self, root: Path, images: int, seed: int) -> None:
+        self.root = root
+        self.images = images
+        self.seed = seed
+        self.disk: dict[str, str] = {}  # absolute path -> sha256, as on disk now
+        self.history: set[tuple[str, str]] = set()  # every (path, sha256) the folder held
+        self.moved_to: dict[str, str] = {}  # old path -> its path now (pictures of renamed folders)
+        self.subfolders = [root / f"album{i}" for i in range(SUBFOLDERS)]
+        self.contents = 0  # pictures drawn so far (each one distinct)
+        self.names = 0  # file names used so far (never reused)
+        self.deleted = 0
+        self.total = Changes()
+        root.mkdir(parents=True, exist_ok=True)
+        for sub in self.subfolders:
+            sub.mkdir()
+        for i in range(images):
+            self._add(self.subfolders[i % SUBFOLDERS])
+
+    def _content(self) -> int:
+        self.contents += 1
+        return self.seed * 100_003 + self.contents
+
+    def _add(self, sub: Path) -> None:
+        path = sub / f"{self.names:04d}.{FORMATS[self.names % len(FORMATS)]}"
+        self.names += 1
+        self._write(path)
+
+    def _write(self, path: Path) -> None:
+        sha = write_picture(path, self._content())
+        key = str(path.resolve())
+        self.disk[key] = sha
+        self.history.add((key, sha))
+
+    def change(self, rng: random.Random, run: int) -> Changes:
+        """Change the folder as between two runs (drawn from ``rng``)."""
+        c = Changes()
+        if run % RENAME_EVERY == 0:
+            i = rng.randrange(SUBFOLDERS)
+            old = self.subfolders[i]
+            new = self.root / f"album{i}-r{run:02d}"
+            os.rename(old, new)
+            self.subfolders[i] = new
+            prefix, target = str(old.resolve()) + os.sep, str(new.resolve()) + os.sep
+            for p in [p for p in self.disk if p.startswith(prefix)]:
+                q = target + p[len(prefix):]
+                self.disk[q] = self.disk.pop(p)
+                self.history.add((q, self.disk[q]))
+                self.moved_to[p] = q
+                c.moved += 1
+            for p, q in self.moved_to.items():  # renamed again
+                if q.startswith(prefix):
+                    self.moved_to[p] = target + q[len(prefix):]
+            c.renames += 1
+        n_replace = round(REPLACE_SHARE * self.images)
+        n_delete = min(round(DELETE_SHARE * self.images), int(MAX_DELETED_SHARE * self.images) - self.deleted)
+        chosen = rng.sample(sorted(self.disk), min(len(self.disk), n_replace + max(0, n_delete)))
+        for p in chosen[:n_replace]:
+            self._write(Path(p))
+            c.replaced += 1
+        for p in chosen[n_replace:]:
+            os.unlink(p)
+            del self.disk[p]
+            self.deleted += 1
+            c.deleted += 1
+        for _ in range(round(ADD_SHARE * self.images)):
+            self._add(self.subfolders[rng.randrange(SUBFOLDERS)])
+            c.added += 1
+        self.total += c
+        return c
+
+    def now(self, path: str) -> str:
+        """Where the picture once at ``path`` is now (its own path unless its folder was renamed)."""
+        return self.moved_to.get(path, path)
 
 
 def selfsim(*args: str) -> list[str]:
     return [sys.executable, "-m", "selfsim.cli.main", *args]
 
 
+def index_args(folder: Path, index: Path, rebuild: bool = False) -> list[str]:
+    return ["index", str(folder), "--index", str(index), "--batch-size", str(BATCH_SIZE)] + (
+        ["--rebuild"] if rebuild else []
+    )
+
+
 def index_to_end(folder: Path, index: Path) -> float:
     """Run `selfsim index` to completion; returns its wall time in seconds."""
     t0 = time.perf_counter()
-    subprocess.run(selfsim("index", str(folder), "--index", str(index), "-q"),
+    subprocess.run(selfsim(*index_args(folder, index), "-q"),
                    check=True, capture_output=True, text=True, timeout=900)
     return time.perf_counter() - t0
 
@@ -106,37 +248,97 @@ def measure(folder: Path, scratch: Path, n: int) -> Timing:
 
 
 @dataclass(frozen=True)
-class IndexCheck:
-    """What one look at the index found; ``problem`` is None when it is consistent."""
+class Record:
+    id: int
+    sha256: str
+    size: int
+    mtime_ns: int
 
-    paths: frozenset[str]
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """What one look at an index found; ``problem`` is None when it is consistent."""
+
+    records: dict[str, Record]  # path -> record (empty when there is no index or a problem)
     problem: str | None
 
+    @property
+    def paths(self) -> frozenset[str]:
+        return frozenset(self.records)
 
-def check_index(index_dir: Path) -> IndexCheck:
-    """Open the index as a reader and compare its store, catalog and files."""
+    @property
+    def shas(self) -> set[str]:
+        return {r.sha256 for r in self.records.values()}
+
+
+def check_index(index_dir: Path, history: set[tuple[str, str]] | None = None) -> IndexCheck:
+    """Open the index as a reader and compare its store, its catalog and the files.
+
+    Args:
+        history: every (path, sha256) the folder ever held; a record of anything else
+            is a problem.
+    """
     if not (index_dir / "catalog.sqlite").exists():
-        return IndexCheck(frozenset(), None)  # killed before the index was created
+        return IndexCheck({}, None)  # killed before the index was created
     try:
         with Index.open(index_dir) as index:
             records = index.records()
             store = index.store
             ids = np.array([r.id for r in records], dtype=np.int64)
             if len(store) != len(records):
-                return IndexCheck(frozenset(), f"store holds {len(store)} vectors, catalog {len(records)}")
+                return IndexCheck({}, f"store holds {len(store)} vectors, catalog {len(records)}")
             if len(ids):
                 # Every catalog id has a vector; with equal counts the id sets are equal.
                 xb = store.reconstruct(ids)
                 _, I = store.search(xb, 1)
-                if not np.array_equal(I[:, 0], ids):
-                    bad = int(np.sum(I[:, 0] != ids))
-                    return IndexCheck(frozenset(), f"{bad} stored vectors are not their own top hit")
+                # A moved picture is in the catalog under both paths until the run that
+                # found it ends, with the same vector: either copy is a top hit then.
+                sha = {r.id: r.sha256 for r in records}
+                bad = [(int(i), int(j)) for i, j in zip(ids, I[:, 0]) if i != j and sha[i] != sha.get(int(j))]
+                if bad:
+                    return IndexCheck({}, f"{len(bad)} stored vectors are not their own top hit "
+                                      f"(e.g. id {bad[0][0]} finds {bad[0][1]})")
             for r in records:
-                if not Path(r.path).is_file() or file_sha256(r.path) != r.sha256:
-                    return IndexCheck(frozenset(), f"record {r.id} does not match its file {r.path}")
-            return IndexCheck(frozenset(r.path for r in records), None)
+                if history is not None and (r.path, r.sha256) not in history:
+                    return IndexCheck({}, f"record {r.id} ({r.path}) has content {r.sha256[:12]} "
+                                      f"that this path never held")
+                try:
+                    st = os.stat(r.path)
+                except FileNotFoundError:
+                    continue  # deleted or moved since: the next run drops it
+                if (st.st_size, st.st_mtime_ns) == (r.size, r.mtime_ns) and file_sha256(r.path) != r.sha256:
+                    return IndexCheck({}, f"record {r.id} claims {r.path} unchanged (size and mtime) "
+                                      f"but its sha256 differs")
+            return IndexCheck({r.path: Record(r.id, r.sha256, r.size, r.mtime_ns) for r in records}, None)
     except Exception as e:  # anything at all is an inconsistent index
-        return IndexCheck(frozenset(), f"{type(e).__name__}: {e}")
+        return IndexCheck({}, f"{type(e).__name__}: {e}")
+
+
+def lost(acknowledged: set[str], catalog: frozenset[str], folder: Folder) -> list[str]:
+    """Acknowledged paths that should still be in ``catalog`` but are not."""
+    out = []
+    for p in acknowledged:
+        now = folder.now(p)
+        if now not in folder.disk:
+            continue  # deleted: it may go
+        if p not in catalog and now not in catalog:
+            out.append(p)
+    return sorted(out)
+
+
+def matches_folder(check: IndexCheck, folder: Folder) -> str | None:
+    """Why the catalog is not exactly the folder's pictures (None when it is)."""
+    have = {p: r.sha256 for p, r in check.records.items()}
+    if have == folder.disk:
+        return None
+    missing = folder.disk.keys() - have.keys()
+    extra = have.keys() - folder.disk.keys()
+    stale = [p for p in have.keys() & folder.disk.keys() if have[p] != folder.disk[p]]
+    return (f"catalog is not the folder: {len(missing)} pictures missing, {len(extra)} records of gone "
+            f"files, {len(stale)} with old content (e.g. {sorted(missing or extra or stale)[0]})")
+
+
+_BAR = re.compile(rb"embedding:\s*\d+%\|[^|\r\n]*\|\s*(\d+)/(\d+)")
 
 
 @dataclass(frozen=True)
@@ -145,39 +347,84 @@ class RunEnd:
     status: int | None  # exit status when it ended first
     seconds: float  # how long it ran
     survivors: bool  # a process of its group outlived the kill
+    embedding_at: float | None  # when its progress bar appeared with work to do (s from start)
+    progress: tuple[int, int] | None  # files handled / to handle, as the bar last showed
 
 
-def kill_run_at(folder: Path, index_dir: Path, delay: float, log: Path) -> RunEnd:
-    """Start `selfsim index` and SIGKILL its process group after ``delay`` seconds."""
+def kill_run_at(args: list[str], delay: float, log: Path) -> RunEnd:
+    """Start `selfsim ARGS` and SIGKILL its process group after ``delay`` seconds.
+
+    Its stderr is a pseudo-terminal, so that it draws its progress bar (copied to ``log``).
+    """
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    seen: dict[str, object] = {}
     t0 = time.perf_counter()
-    with open(log, "wb") as err:
-        proc = subprocess.Popen(selfsim("index", str(folder), "--index", str(index_dir), "-q"),
-                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-        try:
-            status = proc.wait(timeout=delay)
-            return RunEnd(False, status, time.perf_counter() - t0, False)
-        except subprocess.TimeoutExpired:
-            pass
+
+    def read() -> None:
+        tail = b""
+        with open(log, "wb") as f:
+            while True:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: every process holding the terminal is gone
+                    break
+                if not data:
+                    break
+                f.write(data)
+                tail = (tail + data)[-4096:]
+                bars = _BAR.findall(tail)
+                if bars:
+                    n, total = (int(x) for x in bars[-1])
+                    seen["progress"] = (n, total)
+                    if total > 0 and "embedding_at" not in seen:
+                        seen["embedding_at"] = time.perf_counter() - t0
+
+    reader = threading.Thread(target=read, daemon=True)
+    try:
+        proc = subprocess.Popen(selfsim(*args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=slave, start_new_session=True)
+    finally:
+        os.close(slave)
+    reader.start()
+    killed, status, survivors = True, None, False
+    try:
+        status = proc.wait(timeout=delay)
+        killed = False
+    except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     seconds = time.perf_counter() - t0
-    time.sleep(0.05)
-    try:
-        os.killpg(proc.pid, 0)  # anyone left in the group?
-        os.killpg(proc.pid, signal.SIGKILL)
-        return RunEnd(True, None, seconds, True)
-    except ProcessLookupError:
-        return RunEnd(True, None, seconds, False)
+    if killed:
+        time.sleep(0.05)
+        try:
+            os.killpg(proc.pid, 0)  # anyone left in the group?
+            os.killpg(proc.pid, signal.SIGKILL)
+            survivors = True
+        except ProcessLookupError:
+            pass
+    reader.join(timeout=10)
+    os.close(master)
+    embedding_at = seen.get("embedding_at")
+    return RunEnd(killed, status, seconds, survivors,
+                  embedding_at if isinstance(embedding_at, float) else None,
+                  seen.get("progress"))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
 class KillRow:
+    rebuild: bool
+    changes: Changes
     delay: float
     killed: bool
+    embedding: bool  # it had started embedding (its progress bar was up)
+    progress: tuple[int, int] | None
     before: int
     after: int
+    staged: int | None  # images in .rebuild after the run
     problem: str | None
     lost: int
+    staged_lost: int
 
 
 @dataclass
@@ -186,12 +433,24 @@ class KillLoopResult:
     timing: Timing
     rows: list[KillRow] = field(default_factory=list)
     survivors: int = 0
+    changes: Changes = field(default_factory=Changes)
+    pictures: int = 0  # in the folder at the end
+    rebuild_finished: bool = False  # an interrupted --rebuild was left and run to the end
+    rebuild_problem: str | None = None  # what finishing it found
     final_problem: str | None = None
     self_hits: int = 0
 
     @property
     def kills(self) -> int:
         return sum(r.killed for r in self.rows)
+
+    @property
+    def kills_embedding(self) -> int:
+        return sum(r.killed and r.embedding for r in self.rows)
+
+    @property
+    def rebuild_kills(self) -> int:
+        return sum(r.killed and r.rebuild for r in self.rows)
 
     @property
     def inconsistent(self) -> int:
@@ -202,28 +461,38 @@ class KillLoopResult:
         return sum(r.lost for r in self.rows)
 
     @property
-    def indexed_per_kill(self) -> float:
+    def staged_lost(self) -> int:
+        return sum(r.staged_lost for r in self.rows)
+
+    @property
+    def handled_per_kill(self) -> float:
+        """Files a killed run had handled (hashed or embedded) by its progress bar."""
         killed = [r for r in self.rows if r.killed]
-        return sum(r.after - r.before for r in killed) / max(1, len(killed))
+        return sum(r.progress[0] if r.progress else 0 for r in killed) / max(1, len(killed))
 
     @property
     def ok(self) -> bool:
-        return (self.inconsistent == 0 and self.lost == 0 and self.survivors == 0
-                and self.final_problem is None and self.self_hits == self.images)
+        return (self.inconsistent == 0 and self.lost == 0 and self.staged_lost == 0 and self.survivors == 0
+                and self.rebuild_problem is None and self.final_problem is None
+                and self.self_hits == self.pictures)
 
 
-def final_check(folder: Path, index_dir: Path, n: int) -> tuple[str | None, int]:
+def final_check(folder: Folder, index_dir: Path) -> tuple[str | None, int]:
     """Index to the end, then search every picture; returns (problem, own top hits)."""
     try:
-        index_to_end(folder, index_dir)
+        index_to_end(folder.root, index_dir)
     except subprocess.CalledProcessError as e:
         return f"final run failed with status {e.returncode}: {e.stderr.strip()[-300:]}", 0
-    check = check_index(index_dir)
-    if check.problem is not None:
-        return check.problem, 0
-    if len(check.paths) != n:
-        return f"final index holds {len(check.paths)} of {n} pictures", 0
-    out = subprocess.run(selfsim("search", "--index", str(index_dir), str(folder), "--json", "-k", "1", "-q"),
+    check = check_index(index_dir, folder.history)
+    problem = check.problem or matches_folder(check, folder)
+    if problem is None:
+        files = {str(p.resolve()) for p in folder.root.rglob("*") if p.is_file()}
+        bad = [p for p, sha in folder.disk.items() if p not in files or file_sha256(p) != sha]
+        if bad or files != folder.disk.keys():
+            problem = f"the folder is not what the loop wrote ({len(bad)} files differ, {len(files)} files)"
+    if problem is not None:
+        return problem, 0
+    out = subprocess.run(selfsim("search", "--index", str(index_dir), str(folder.root), "--json", "-k", "1", "-q"),
                          capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
         return f"search failed with status {out.returncode}: {out.stderr.strip()[-300:]}", 0
@@ -231,7 +500,22 @@ def final_check(folder: Path, index_dir: Path, n: int) -> tuple[str | None, int]
     for line in out.stdout.splitlines():
         r = json.loads(line)
         hits += bool(r["hits"]) and Path(r["hits"][0]["path"]) == Path(r["query"]).resolve()
+    n = len(folder.disk)
     return (None if hits == n else f"{n - hits} pictures are not their own top hit"), hits
+
+
+def finish_rebuild(folder: Folder, index_dir: Path) -> str | None:
+    """Run `selfsim index --rebuild` to the end: it must continue from the staging index,
+    swap the complete new collection in and remove the staging folder."""
+    try:
+        subprocess.run(selfsim(*index_args(folder.root, index_dir, rebuild=True), "-q"),
+                       check=True, capture_output=True, text=True, timeout=900)
+    except subprocess.CalledProcessError as e:
+        return f"--rebuild failed with status {e.returncode}: {e.stderr.strip()[-300:]}"
+    if (index_dir / STAGING).exists():
+        return f"{index_dir / STAGING} is still there after a complete --rebuild"
+    check = check_index(index_dir, folder.history)
+    return check.problem or matches_folder(check, folder)
 
 
 def kill_loop(
@@ -242,66 +526,145 @@ def kill_loop(
     Args:
         timing: how long runs take; measured first when None.
     """
-    folder, index_dir = out / "pictures", out / "index"
+    index_dir = out / "index"
+    staging = index_dir / STAGING
     shutil.rmtree(out, ignore_errors=True)
-    write_pictures(folder, images, seed)
-    timing = timing or measure(folder, out / "scratch-index", images)
+    folder = Folder(out / "pictures", images, seed)
+    timing = timing or measure(folder.root, out / "scratch-index", images)
     result = KillLoopResult(images, timing)
     if verbose:
         print(f"full run {timing.expected(images):.1f}s: start-up {timing.startup:.1f}s "
               f"+ {timing.per_image * 1000:.0f} ms per image\n")
-        print(f"{'kill':>4}  {'at (s)':>6}  {'outcome':<14}  {'indexed':>11}  check")
-    rng = random.Random(seed)
-    acknowledged: frozenset[str] = frozenset()
+        print(f"{'run':>3}  {'mode':<7}  {'changes':<16}  {'at (s)':>6}  {'outcome':<24}  "
+              f"{'catalog':>11}  {'staged':>6}  check")
+    rng = random.Random(seed)  # folder changes and kill moments
+    modes = random.Random(seed * 7919 + 1)  # which runs are --rebuild (whatever the timing)
+    startups: list[float] = []  # observed: when the progress bar came up
+    current = IndexCheck({}, None)  # the catalog as the last check saw it
+    current_staged = IndexCheck({}, None)
+    acknowledged: set[str] = set()
+    acknowledged_staged: set[str] = set()
+    last_ok = True  # ``current`` is the catalog as the next run finds it
     k = 0
     while result.kills < kills and k < 3 * kills:  # a run that ends first is no kill: go on
         k += 1
-        remaining = images - len(acknowledged)
-        delay = rng.uniform(1.0, max(1.5, timing.expected(remaining)))
-        end = kill_run_at(folder, index_dir, delay, out / f"kill-{k:02d}.log")
-        killed, status = end.killed, end.status
-        result.survivors += end.survivors
-        if not killed:  # start-up was quicker than measured (the machine is less busy now)
-            timing = Timing(min(timing.startup, max(1.5, end.seconds - remaining * timing.per_image)),
-                            timing.per_image)
-        check = check_index(index_dir)
+        changes = folder.change(rng, k) if k > 1 else Changes()
+        rebuild = k > 1 and modes.random() < REBUILD_SHARE
+        known = current_staged.shas if rebuild else current.shas
+        work = sum(sha not in known for sha in folder.disk.values())
+        startup = statistics.median(startups[-5:]) if startups else timing.startup
+        end = startup + max(0.5, work * timing.per_image)
+        if rng.random() < IN_EMBEDDING_SHARE:
+            delay = rng.uniform(startup, end)
+        else:
+            delay = rng.uniform(0.5, end)
+        log = out / f"run-{k:02d}.log"
+        run = kill_run_at(index_args(folder.root, index_dir, rebuild), delay, log)
+        result.survivors += run.survivors
+        if run.embedding_at is not None:
+            startups.append(run.embedding_at)
+        elif not run.killed:  # ended before its bar came up: start-up was quicker than thought
+            startups.append(max(0.5, run.seconds - work * timing.per_image))
+
+        check = check_index(index_dir, folder.history)
         problem = check.problem
-        if status not in (None, 0):
-            problem = f"run exited with status {status} before the kill (see kill-{k:02d}.log)"
-        lost = len(acknowledged - check.paths) if check.problem is None else 0
-        row = KillRow(delay, killed, len(acknowledged), len(check.paths), problem, lost)
-        result.rows.append(row)
+        if run.status not in (None, 0):
+            problem = f"run exited with status {run.status} before the kill (see {log.name})"
+        elif problem is None and rebuild and run.killed and last_ok and check.records != current.records:
+            swapped = matches_folder(check, folder)
+            if swapped is not None:
+                problem = f"a killed --rebuild changed the old catalog without swapping in the new one: {swapped}"
+        elif problem is None and not run.killed:
+            problem = matches_folder(check, folder)
+        n_lost = 0
         if check.problem is None:
+            gone = lost(acknowledged, check.paths, folder)
+            n_lost = len(gone)
+            if gone and problem is None:
+                problem = f"LOST {n_lost}, e.g. {gone[0]}"
             acknowledged |= check.paths
+
+        # The staging index of --rebuild: consistent, and what it staged stays for the next one.
+        swapped_in = rebuild and check.problem is None and (
+            run.status == 0 or (last_ok and check.records != current.records))
+        staged_check = check_index(staging, folder.history) if (staging / "catalog.sqlite").is_file() \
+            else IndexCheck({}, None)
+        n_staged_lost = 0
+        if staged_check.problem is not None:
+            problem = problem or f"staging index: {staged_check.problem}"
+        elif swapped_in:
+            acknowledged_staged = set()  # the rebuild finished: what it staged is the index now
+        else:
+            gone = lost(acknowledged_staged, staged_check.paths, folder)
+            n_staged_lost = len(gone)
+            if gone and problem is None:
+                problem = f"--rebuild did not continue: {n_staged_lost} staged images gone, e.g. {gone[0]}"
+        if staged_check.problem is None:
+            acknowledged_staged |= staged_check.paths
+            current_staged = staged_check
+
+        staged_now = len(staged_check.records) if (staging / "catalog.sqlite").is_file() else None
+        row = KillRow(rebuild, changes, delay, run.killed, run.killed and run.embedding_at is not None,
+                      run.progress, len(current.records), len(check.records), staged_now, problem,
+                      n_lost, n_staged_lost)
+        result.rows.append(row)
+        last_ok = check.problem is None
+        if last_ok:
+            current = check
         if verbose:
-            outcome = "killed" if killed else f"ended first ({status})"
-            verdict = problem or (f"LOST {lost}" if lost else "ok")
-            print(f"{k:>4}  {delay:>6.1f}  {outcome:<14}  {row.before:>4} -> {row.after:>4}  {verdict}",
-                  flush=True)
-    result.final_problem, result.self_hits = final_check(folder, index_dir, images)
+            if run.killed:
+                where = f"{run.progress[0]}/{run.progress[1]}" if run.progress else ""
+                outcome = f"killed embedding {where}" if row.embedding else "killed in start-up"
+            else:
+                outcome = f"ended first ({run.status})"
+            staged = "" if staged_now is None else str(staged_now)
+            print(f"{k:>3}  {'rebuild' if rebuild else 'index':<7}  {changes.short():<16}  {delay:>6.1f}  "
+                  f"{outcome:<24}  {row.before:>4} -> {row.after:>4}  {staged:>6}  {problem or 'ok'}", flush=True)
+    if (staging / "catalog.sqlite").is_file():  # an interrupted --rebuild is left: finish it
+        k += 1
+        changes = folder.change(rng, k)
+        result.rebuild_finished = True
+        result.rebuild_problem = finish_rebuild(folder, index_dir)
+        if verbose:
+            print(f"fin  rebuild  {changes.short():<16}  (run to the end)  {result.rebuild_problem or 'ok'}")
+    changes = folder.change(rng, k + 1)
+    if verbose:
+        print(f"fin  index    {changes.short():<16}  (run to the end)")
+    result.changes = folder.total
+    result.pictures = len(folder.disk)
+    result.final_problem, result.self_hits = final_check(folder, index_dir)
     return result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kills", type=int, default=20, help="runs to kill with SIGKILL (default: %(default)s)")
-    ap.add_argument("--images", type=int, default=300, help="pictures to index (default: %(default)s)")
-    ap.add_argument("--seed", type=int, default=0, help="pictures and kill moments (default: %(default)s)")
+    ap.add_argument("--images", type=int, default=300, help="pictures to start with (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="pictures, changes and kill moments (default: %(default)s)")
     ap.add_argument("--out", type=Path, default=Path("bench-out/kill-loop"))
     args = ap.parse_args()
     import torch
 
-    print(f"{args.images} pictures (PNG, JPEG, WebP, 96-200 px), {args.kills} kills, seed {args.seed}; "
-          f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {platform.machine()}")
+    print(f"{args.images} pictures (PNG, JPEG, WebP, 96-200 px, {SUBFOLDERS} subfolders), {args.kills} kills, "
+          f"seed {args.seed}, --batch-size {BATCH_SIZE}; {os.cpu_count()} CPU cores, torch {torch.__version__}, "
+          f"{platform.machine()}")
     t0 = time.perf_counter()
     r = kill_loop(args.out, args.images, args.kills, args.seed, verbose=True)
-    print(f"\nkills (SIGKILL while running)    {r.kills} of {len(r.rows)} runs")
+    c = r.changes
+    print(f"\nkills (SIGKILL while running)    {r.kills} of {len(r.rows)} runs ({r.rebuild_kills} of them --rebuild)")
+    print(f"kills while embedding            {r.kills_embedding} of {r.kills} "
+          f"({100 * r.kills_embedding / max(1, r.kills):.0f}%, progress bar up at the kill)")
     print(f"inconsistent indexes             {r.inconsistent}")
     print(f"acknowledged images lost         {r.lost}")
+    print(f"staged images lost (--rebuild)   {r.staged_lost}")
     print(f"processes outliving the kill     {r.survivors}")
-    print(f"images indexed per kill          {r.indexed_per_kill:.1f}")
+    print(f"files handled per killed run     {r.handled_per_kill:.1f}")
+    print(f"folder changes                   {c.added} added, {c.replaced} replaced, {c.deleted} deleted, "
+          f"{c.moved} moved ({c.renames} folder renames); {r.pictures} pictures at the end")
+    print(f"finishing the last --rebuild     "
+          f"{(r.rebuild_problem or 'ok') if r.rebuild_finished else 'none was left interrupted'}")
     print(f"final run + search               {r.final_problem or 'ok'}: "
-          f"{r.self_hits}/{r.images} pictures are their own top hit")
+          f"{r.self_hits}/{r.pictures} pictures are their own top hit")
     print(f"total time                       {time.perf_counter() - t0:.0f}s")
     sys.exit(0 if r.ok else 1)
 
