@@ -115,6 +115,8 @@ class NewImage:
 def damaged(path: Path, error: BaseException | str) -> IndexDamagedError:
     """The one-line error for a catalog SQLite cannot read."""
     folder = path.parent
+    error = " ".join(str(error).split())  # SQLite may quote a schema across lines
+    error = error if len(error) <= 160 else error[:157] + "..."
     return IndexDamagedError(
         f"{path} is damaged ({error}); run `selfsim check {folder} --repair`, or index again "
         f"with --rebuild"
@@ -125,7 +127,8 @@ def _is_damage(error: sqlite3.DatabaseError) -> bool:
     """Whether SQLite says the file is damaged (not busy, not full)."""
     if type(error) is sqlite3.DatabaseError:  # malformed image, not a database, ...
         return True
-    return any(word in str(error) for word in ("malformed", "not a database", "corrupt", "decode"))
+    words = ("malformed", "not a database", "corrupt", "decode", "no such column", "no such table", "syntax error")
+    return any(word in str(error) for word in words)
 
 
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:
@@ -174,6 +177,8 @@ class Catalog:
         except sqlite3.DatabaseError as e:
             if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
                 raise IndexStateError(f"{path} is locked by another process; try again") from None
+            raise damaged(path, e) from None
+        except ValueError as e:  # text SQLite keeps that is not UTF-8: a damaged file
             raise damaged(path, e) from None
 
     def close(self) -> None:
@@ -334,18 +339,15 @@ class Catalog:
         """
         rows = self._db.execute("SELECT id, vector FROM images ORDER BY id").fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        xb = np.empty((len(rows), dim), np.float32)
-        bad = 0
-        for row, (_, blob) in enumerate(rows):
-            if not isinstance(blob, bytes) or len(blob) != 4 * dim:
-                bad += 1
-                continue
-            xb[row] = np.frombuffer(blob, dtype=np.float32)
-        if bad:
+        bad = sum(not isinstance(blob, bytes) or len(blob) != 4 * dim for _, blob in rows)
+        if bad:  # checked before allocating: a damaged dim must not ask for gigabytes
             raise IndexDamagedError(
                 f"{self.path}: {bad} stored vector(s) are not {dim} numbers long (a damaged "
                 f"catalog); run `selfsim check {self.path.parent} --repair`, then index again"
             )
+        xb = np.empty((len(rows), dim), np.float32)
+        for row, (_, blob) in enumerate(rows):
+            xb[row] = np.frombuffer(blob, dtype=np.float32)
         return ids, xb
 
     @_guarded

@@ -21,7 +21,15 @@ import numpy as np
 
 from selfsim.errors import IndexStateError, SelfsimError
 from selfsim.index.catalog import READABLE_VERSIONS, SCHEMA_VERSION, Catalog
-from selfsim.index.index import CATALOG_FILE, Index, _lock, is_index, parse_meta, store_mismatch
+from selfsim.index.index import (
+    CATALOG_FILE,
+    MAX_DIM,
+    Index,
+    _lock,
+    is_index,
+    parse_meta,
+    store_mismatch,
+)
 from selfsim.index.store import STORE_KINDS, FaissStore
 
 #: A stored vector is unit length; further off than this it was damaged.
@@ -102,17 +110,19 @@ def _check(folder: Path, catalog: Catalog, repair: bool, report: CheckReport) ->
     if version == "1" and repair:
         catalog.upgrade_paths()
 
-    # Vector length: the meta row, or else what most stored vectors say.
-    lengths = Counter(len(b) // 4 for _, b, _ in catalog.vector_rows() if isinstance(b, bytes) and len(b) % 4 == 0)
+    # Vector length: the meta row, unless most stored vectors say otherwise (a damaged
+    # row must not make repair drop every sound vector).
+    rows = catalog.vector_rows()
+    lengths = Counter(len(b) // 4 for _, b, _ in rows if isinstance(b, bytes) and len(b) % 4 == 0)
+    common, count = lengths.most_common(1)[0] if lengths else (0, 0)
     try:
         dim = int(meta.get("dim", ""))
-        if dim <= 0:
-            raise ValueError
     except ValueError:
-        guess = lengths.most_common(1)[0][0] if lengths else 0
-        fix = (lambda: catalog.set_meta({"dim": str(guess)})) if guess else None
-        found(f"meta 'dim' is {meta.get('dim')!r}" + (f" (the vectors say {guess})" if guess else ""), fix)
-        dim = guess
+        dim = 0
+    if not 0 < dim <= MAX_DIM or (common and dim != common and count > len(rows) / 2):
+        fix = (lambda: catalog.set_meta({"dim": str(common)})) if common else None
+        found(f"meta 'dim' is {meta.get('dim')!r}" + (f" (the vectors say {common})" if common else ""), fix)
+        dim = common
     try:
         int(meta.get("generation", "0"))
     except ValueError:

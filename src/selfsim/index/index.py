@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 CATALOG_FILE = "catalog.sqlite"
 LOCK_FILE = "write.lock"
 STAGING_DIR = ".rebuild"
+#: Longer vectors than any image model gives: a larger ``dim`` is damage.
+MAX_DIM = 1 << 16
 #: Files an interrupted ``Index.create`` may leave in a folder that is not an index yet.
 _CREATE_LEFTOVERS = (LOCK_FILE, f".{CATALOG_FILE}.new")
 
@@ -100,7 +102,7 @@ def _half_made(folder: Path) -> bool:
             return "images" not in tables or db.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
         finally:
             db.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, ValueError):
         return False  # damaged, not half-made: opening it says so
 
 
@@ -132,8 +134,8 @@ def parse_meta(folder: Path, meta: dict[str, str]) -> tuple[ModelRef, str]:
         dim = int(meta.get("dim", ""))
     except ValueError:
         raise bad("dim", f"is {meta.get('dim')!r}, not a number") from None
-    if dim <= 0:
-        raise bad("dim", f"is {dim}, not a positive number")
+    if not 0 < dim <= MAX_DIM:
+        raise bad("dim", f"is {dim}, not a vector length from 1 to {MAX_DIM}")
     kind = meta.get("store_kind", "auto")
     if kind not in STORE_KINDS:
         raise bad("store_kind", f"is {kind!r}, not one of {', '.join(STORE_KINDS)}")
