@@ -44,10 +44,13 @@ def striped_png(width: int, height: int) -> bytes:
             + _chunk(b"IEND", b""))
 
 
-def run(src: str | None, idx: Path, queries: Path) -> tuple[float, float, int]:
+def run(src: str | None, pictures: Path, idx: Path, queries: Path) -> tuple[float, float, int]:
+    """Index ``pictures`` and search ``queries`` with one version; peak GB, seconds, status."""
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src
+    subprocess.run([sys.executable, "-m", "selfsim.cli.main", "index", str(pictures), "--index", str(idx), "-q"],
+                   check=True, env=env, capture_output=True)
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", PROBE, str(idx), str(queries)], capture_output=True, text=True,
                          env=env)
@@ -63,22 +66,21 @@ def main() -> None:
     ap.add_argument("--label", action="append", default=[], help="a name for each --src")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="selfsim-qmem-"))
-    pictures, queries, idx = work / "pictures", work / "queries", work / "idx"
+    pictures, queries = work / "pictures", work / "queries"
     pictures.mkdir()
     queries.mkdir()
     for i in range(8):
         Image.effect_mandelbrot((320, 240), (-2 + i * 0.1, -1.2, 1, 1.2), 60 + i * 10).convert("RGB").save(
             pictures / f"{i}.png")
-    subprocess.run([sys.executable, "-m", "selfsim.cli.main", "index", str(pictures), "--index", str(idx), "-q"],
-                   check=True)
     data = striped_png(10_000, 9_999)
     for i in range(args.queries):
         (queries / f"huge{i:02d}.png").write_bytes(data)
     print(f"{args.queries} queries of 10000 x 9999 px ({len(data) / 1024:.0f} KB each on disk); "
           f"{os.cpu_count()} CPU cores, {platform.machine()}")
     print(f"{'version':<10} {'peak memory':>12} {'time':>8} {'status':>7}")
-    for label, src in [("this", None), *zip(args.label or [f"src{i}" for i in range(len(args.src))], args.src)]:
-        peak, seconds, code = run(src, idx, queries)
+    versions = [("this", None), *zip(args.label or [f"src{i}" for i in range(len(args.src))], args.src)]
+    for n, (label, src) in enumerate(versions):
+        peak, seconds, code = run(src, pictures, work / f"idx{n}", queries)
         print(f"{label:<10} {peak:>9.2f} GB {seconds:>7.1f}s {code:>7}")
 
 

@@ -9,8 +9,9 @@ as it is embedded, so an interrupted run keeps its progress.
 Deletions never outrun the evidence: a folder that is missing or holds no picture
 (an unmounted disk) is refused, and when more than :data:`MAX_VANISHED_SHARE` of a
 folder's indexed pictures are gone they are kept, unless ``prune`` says otherwise.
-Gone entries are dropped only after the new files are in, so a renamed folder's
-pictures keep their vectors instead of being embedded again.
+A moved or renamed file keeps its vector (same content), and its old entry is
+dropped in the same step as the new one comes in; other gone entries are dropped
+once the run is complete.
 """
 
 from __future__ import annotations
@@ -195,7 +196,12 @@ def sync(
             return SkippedFile(path, f"cannot read file ({e.strerror or e})")
 
     batch: list[_Prepared] = []
-    indexed_sha: set[str] = set()
+    gone = [r for path, r in existing.items() if any(_under(path, root) for root in roots) and path not in found]
+    gone_by_sha: dict[str, list[ImageRecord]] = {}
+    for r in gone:
+        gone_by_sha.setdefault(r.sha256, []).append(r)
+
+    moved: list[ImageRecord] = []
 
     def flush() -> None:
         nonlocal batch
@@ -222,14 +228,23 @@ def sync(
             rows.append(
                 NewImage(b.path, b.sha256, b.stat.st_size, b.stat.st_mtime_ns, width, height, vector, phash)
             )
-            indexed_sha.add(b.sha256)
+            moved.extend(gone_by_sha.pop(b.sha256, []))
             if b.path in existing:
                 report.updated += 1
             else:
                 report.added += 1
         if rows:
             index.add(rows)
+        # A moved file's old path goes as its new one comes: no twin, even if killed now
+        # (an HNSW store cannot delete; it is rebuilt once, at the end, instead).
+        if moved and index.store.supports_remove:
+            drop_moved()
         batch = []
+
+    def drop_moved() -> None:
+        index.remove([r.id for r in moved])
+        report.moved += len(moved)
+        moved.clear()
 
     encoder.eval()
     unreadable: list[int] = []
@@ -249,14 +264,13 @@ def sync(
             on_progress(1)
     flush()
 
-    gone = [r for path, r in existing.items() if any(_under(path, root) for root in roots) and path not in found]
-    remove = [r.id for r in gone if r.sha256 in indexed_sha]  # moved or renamed: already in again
-    report.moved = len(remove)
-    vanished = [r for r in gone if r.sha256 not in indexed_sha]
-    remove += [r.id for r in _allowed(vanished, existing, roots, prune, report)] + unreadable
+    if moved:
+        drop_moved()
+    vanished = [r for records in gone_by_sha.values() for r in records]  # gone, and not moved
+    remove = [r.id for r in _allowed(vanished, existing, roots, prune, report)] + unreadable
     if remove:
         index.remove(remove)
-        report.removed += len(remove) - report.moved
+        report.removed += len(remove)
     index.save()
     return report
 
