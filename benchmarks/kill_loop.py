@@ -26,7 +26,7 @@ After each run the index is opened as a reader and checked:
   a path and content that the folder really held at some point;
 * no acknowledged image is lost: a path seen in the catalog at an earlier check whose
   file still exists (with that content or newer) must still be in the catalog; if its
-  folder was renamed since, under the old path or the new one. Deleted files may go;
+  folder was renamed since, under the old path, the new one or one in between. Deleted files may go;
 * a killed ``--rebuild`` left the old catalog exactly as it was (or swapped in the
   complete new one), and its staging index in ``.rebuild`` is consistent too and keeps
   what it staged for the next ``--rebuild`` to continue from;
@@ -142,6 +142,7 @@ class Folder:
         self.disk: dict[str, str] = {}  # absolute path -> sha256, as on disk now
         self.history: set[tuple[str, str]] = set()  # every (path, sha256) the folder held
         self.moved_to: dict[str, str] = {}  # old path -> its path now (pictures of renamed folders)
+        self.renames: list[tuple[str, str]] = []  # (old folder prefix, new folder prefix), in order
         self.subfolders = [root / f"album{i}" for i in range(SUBFOLDERS)]
         self.contents = 0  # pictures drawn so far (each one distinct)
         self.names = 0  # file names used so far (never reused)
@@ -187,6 +188,7 @@ class Folder:
             for p, q in self.moved_to.items():  # renamed again
                 if q.startswith(prefix):
                     self.moved_to[p] = target + q[len(prefix):]
+            self.renames.append((prefix, target))
             c.renames += 1
         n_replace = round(REPLACE_SHARE * self.images)
         n_delete = min(round(DELETE_SHARE * self.images), int(MAX_DELETED_SHARE * self.images) - self.deleted)
@@ -208,6 +210,15 @@ class Folder:
     def now(self, path: str) -> str:
         """Where the picture once at ``path`` is now (its own path unless its folder was renamed)."""
         return self.moved_to.get(path, path)
+
+    def aliases(self, path: str) -> list[str]:
+        """Every path the picture once at ``path`` has had since: after two renames
+        before a run completes, selfsim may hold it under the middle one."""
+        out = [path]
+        for prefix, target in self.renames:  # in order; folder names are never reused
+            if out[-1].startswith(prefix):
+                out.append(target + out[-1][len(prefix):])
+        return out
 
 
 def selfsim(*args: str) -> list[str]:
@@ -321,7 +332,7 @@ def lost(acknowledged: set[str], catalog: frozenset[str], folder: Folder) -> lis
         now = folder.now(p)
         if now not in folder.disk:
             continue  # deleted: it may go
-        if p not in catalog and now not in catalog:
+        if not any(a in catalog for a in folder.aliases(p)):
             out.append(p)
     return sorted(out)
 
