@@ -82,6 +82,7 @@ def _open(args: argparse.Namespace) -> Index | None:
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     index = _open(args)
+    existing = index is not None
     if index is not None:
         try:
             spec = index.model.spec
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     options = dict(batch_size=args.batch_size, max_pixels=args.max_pixels, verify_content=args.verify_content,
                    on_plan=on_plan, on_progress=on_progress)
     with index:
-        if args.rebuild:
+        if args.rebuild and existing:
             report = rebuild(index, encoder, args.paths, **options)
         else:
             report = sync(index, encoder, args.paths, prune=args.prune, **options)

@@ -11,7 +11,6 @@ calibration data matches, so the operating point comes from data, not a guess.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict, dataclass, fields
 from importlib import resources
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from selfsim.errors import SelfsimError
+from selfsim.json_values import is_number, show
 
 #: Fewer inliers than this is never a match, whatever the fit says: different pictures
 #: reached 5 on the calibration data, and a verdict needs a margin over that.
@@ -54,21 +54,21 @@ class Calibration:
     def __post_init__(self) -> None:
         # A calibration decides every verdict: refuse one that cannot, whoever made it.
         w = self.weights
-        if not (isinstance(w, (tuple, list)) and len(w) == 3 and all(_is_number(v) for v in w)):
-            raise SelfsimError(f"weights must be 3 finite numbers, got {_show(w)}")
+        if not (isinstance(w, (tuple, list)) and len(w) == 3 and all(is_number(v) for v in w)):
+            raise SelfsimError(f"weights must be 3 finite numbers, got {show(w)}")
         object.__setattr__(self, "weights", tuple(w))  # a JSON list becomes the declared tuple
-        if not _is_number(self.bias):
-            raise SelfsimError(f"bias must be a finite number, got {_show(self.bias)}")
+        if not is_number(self.bias):
+            raise SelfsimError(f"bias must be a finite number, got {show(self.bias)}")
         for key in ("threshold", "precision", "recall"):
             value = getattr(self, key)
-            if not (_is_number(value) and 0 <= value <= 1):
-                raise SelfsimError(f"{key} must be a number in [0, 1], got {_show(value)}")
+            if not (is_number(value) and 0 <= value <= 1):
+                raise SelfsimError(f"{key} must be a number in [0, 1], got {show(value)}")
         for key in ("n_positive", "n_negative"):
             value = getattr(self, key)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-                raise SelfsimError(f"{key} must be a whole number >= 0, got {_show(value)}")
+                raise SelfsimError(f"{key} must be a whole number >= 0, got {show(value)}")
         if not isinstance(self.source, str):
-            raise SelfsimError(f"source must be a string, got {_show(self.source)}")
+            raise SelfsimError(f"source must be a string, got {show(self.source)}")
 
     def is_match(self, probability: float, inliers: int) -> bool:
         """The verdict: a calibrated probability over the threshold, and enough inliers."""
@@ -117,25 +117,6 @@ class Calibration:
         """The calibration shipped with selfsim (fitted on Debian's wallpaper photos)."""
         path = resources.files("selfsim.match").joinpath("default_calibration.json")
         return cls.load(str(path))
-
-
-def _is_number(value: object) -> bool:
-    """A finite int or float; JSON's true/false and NaN/Infinity are not numbers here."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float
-        return False
-
-
-def _show(value: object) -> str:
-    """A value as it would read in the JSON file, cut short to keep messages one line."""
-    try:
-        text = json.dumps(value)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def fit_calibration(

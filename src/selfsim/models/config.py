@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from selfsim.errors import ModelError
+from selfsim.json_values import is_int, is_number, show
 
 #: Mean/std used by TF-ported EfficientNet-Lite weights (inputs scaled to [-1, 1]).
 INCEPTION_MEAN = (0.5, 0.5, 0.5)
@@ -58,31 +58,31 @@ class EncoderConfig:
         # Every way of making a config (a JSON file, code, dataclasses.replace) passes
         # here, so a bad value is refused once, in one line, before any model is built.
         if not isinstance(self.backbone, str) or not self.backbone:
-            raise ModelError(f"backbone must be a model name, got {_show(self.backbone)}")
+            raise ModelError(f"backbone must be a model name, got {show(self.backbone)}")
         low, high = INPUT_SIZE_RANGE
-        if not _is_int(self.input_size) or not low <= self.input_size <= high:
-            raise ModelError(f"input_size must be a whole number in {low}..{high}, got {_show(self.input_size)}")
+        if not is_int(self.input_size) or not low <= self.input_size <= high:
+            raise ModelError(f"input_size must be a whole number in {low}..{high}, got {show(self.input_size)}")
         if not isinstance(self.pooling, str) or self.pooling not in POOLINGS:
-            raise ModelError(f"unknown pooling {_show(self.pooling)}; choose from: {', '.join(POOLINGS)}")
-        if not _is_number(self.gem_p) or not 0 < self.gem_p:
-            raise ModelError(f"gem_p must be a finite number > 0, got {_show(self.gem_p)}")
+            raise ModelError(f"unknown pooling {show(self.pooling)}; choose from: {', '.join(POOLINGS)}")
+        if not is_number(self.gem_p) or not 0 < self.gem_p:
+            raise ModelError(f"gem_p must be a finite number > 0, got {show(self.gem_p)}")
         for key in ("mean", "std"):
             value = getattr(self, key)
-            ok = isinstance(value, (tuple, list)) and len(value) == 3 and all(_is_number(v) for v in value)
+            ok = isinstance(value, (tuple, list)) and len(value) == 3 and all(is_number(v) for v in value)
             if key == "std" and ok:
                 ok = all(v > 0 for v in value)  # pixels are divided by it
             if not ok:
                 allowed = "3 finite numbers" + (" > 0" if key == "std" else "")
-                raise ModelError(f"{key} must be {allowed} (one per RGB channel), got {_show(value)}")
+                raise ModelError(f"{key} must be {allowed} (one per RGB channel), got {show(value)}")
             object.__setattr__(self, key, tuple(value))  # a JSON list becomes the declared tuple
         if not isinstance(self.name, str):
-            raise ModelError(f"name must be a string, got {_show(self.name)}")
+            raise ModelError(f"name must be a string, got {show(self.name)}")
         if not isinstance(self.info, dict):
-            raise ModelError(f"info must be an object, got {_show(self.info)}")
-        if self.feature_level is not None and not (_is_int(self.feature_level) and self.feature_level >= 0):
-            raise ModelError(f"feature_level must be a whole number >= 0 or null, got {_show(self.feature_level)}")
-        if self.whitening is not None and not (_is_int(self.whitening) and self.whitening >= 1):
-            raise ModelError(f"whitening must be a whole number >= 1 or null, got {_show(self.whitening)}")
+            raise ModelError(f"info must be an object, got {show(self.info)}")
+        if self.feature_level is not None and not (is_int(self.feature_level) and self.feature_level >= 0):
+            raise ModelError(f"feature_level must be a whole number >= 0 or null, got {show(self.feature_level)}")
+        if self.whitening is not None and not (is_int(self.whitening) and self.whitening >= 1):
+            raise ModelError(f"whitening must be a whole number >= 1 or null, got {show(self.whitening)}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -136,29 +136,8 @@ class EncoderConfig:
         return json.dumps(d, sort_keys=True)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    """A finite int or float; JSON's true/false and NaN/Infinity are not numbers here."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float
-        return False
-
-
 def _json_type(value: object) -> str:
     names = {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null"}
     return names.get(type(value), "a number")
 
 
-def _show(value: object) -> str:
-    """A value as it would read in the JSON file, cut short to keep messages one line."""
-    try:
-        text = json.dumps(value)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
