@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.selfsim-installed
 
-.PHONY: install demo test bench bench-train clean
+.PHONY: install demo test bench bench-train bench-robust clean
 
 # The Fashion-MNIST recipe in BENCHMARKS.md.
 FMNIST_RECIPE = --init default --input-size 64 --feature-level 3 --method vicreg --lr 2e-5 --batch-size 128 --epochs 1 --workers 0 --whiten
@@ -40,6 +40,12 @@ bench-train: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/train_speed.py
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/adaptation.py
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/fashion_mnist.py -- $(FMNIST_RECIPE)
+
+# Robustness: the kill loop, huge queries, a long fuzz of the image reader (about 10 minutes).
+bench-robust: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/kill_loop.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/query_memory.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) scripts/fuzz_reader.py --examples 100000 2>/dev/null
 
 clean:
 	rm -rf $(VENV) demo-out bench-out
