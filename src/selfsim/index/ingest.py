@@ -139,22 +139,22 @@ def sync(
     """
     existing = {r.path: r for r in index.records()}
     roots = [_absolute(p) for p in paths]
+    held = {root: sum(_under(path, root) for path in existing) for root in roots}  # indexed under each
     present = [p for p, r in zip(paths, roots) if os.path.exists(r)]
     for p, root in zip(paths, roots):
-        n = sum(_under(path, root) for path in existing)
         if not os.path.exists(root) and not prune:
-            held = f" ({n} indexed pictures are under it; add --prune to remove them from the index)" if n else ""
-            raise SelfsimError(f"path not found: {p}{held}")
+            n = held[root]
+            why = f" ({n} indexed pictures are under it; add --prune to remove them from the index)" if n else ""
+            raise SelfsimError(f"path not found: {p}{why}")
 
     images, not_images = find_images(present, exclude=[index.path, *exclude])
     report = SyncReport(skipped=[SkippedFile(os.path.abspath(p), why) for p, why in not_images])
     found = {str(p.resolve()): p for p in images}
     if not prune:
         for p, root in zip(paths, roots):
-            n = sum(_under(path, root) for path in existing)
-            if n and os.path.isdir(root) and not any(_under(f, root) for f in found):
+            if held[root] and os.path.isdir(root) and not any(_under(f, root) for f in found):
                 raise SelfsimError(
-                    f"{p} holds no pictures now, but the index has {n} from it (is a disk "
+                    f"{p} holds no pictures now, but the index has {held[root]} from it (is a disk "
                     f"unmounted?); nothing was changed. Add --prune to remove them from the index"
                 )
 
@@ -267,7 +267,7 @@ def sync(
     if moved:
         drop_moved()
     vanished = [r for records in gone_by_sha.values() for r in records]  # gone, and not moved
-    remove = [r.id for r in _allowed(vanished, existing, roots, prune, report)] + unreadable
+    remove = [r.id for r in _allowed(vanished, held, prune, report)] + unreadable
     if remove:
         index.remove(remove)
         report.removed += len(remove)
@@ -276,23 +276,19 @@ def sync(
 
 
 def _allowed(
-    vanished: list[ImageRecord],
-    existing: dict[str, ImageRecord],
-    roots: list[str],
-    prune: bool,
-    report: SyncReport,
+    vanished: list[ImageRecord], held: dict[str, int], prune: bool, report: SyncReport
 ) -> list[ImageRecord]:
-    """The vanished entries the evidence allows removing; the rest go to ``report.kept``."""
+    """The vanished entries the evidence allows removing (``held``: how many pictures
+    were indexed under each root); the rest go to ``report.kept``."""
     if prune or not vanished:
         return vanished
-    held: set[int] = set()
-    for root in roots:
+    keep: set[int] = set()
+    for root, indexed in held.items():
         mine = [r for r in vanished if _under(r.path, root)]
-        indexed = sum(_under(path, root) for path in existing)
         if mine and len(mine) > MAX_VANISHED_SHARE * indexed:
             report.kept.append(VanishedFolder(root, len(mine), indexed))
-            held.update(r.id for r in mine)
-    return [r for r in vanished if r.id not in held]
+            keep.update(r.id for r in mine)
+    return [r for r in vanished if r.id not in keep]
 
 
 def _ordered_map(
