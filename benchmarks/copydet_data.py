@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from selfsim.data.edits import EDITS, make_copy
 from selfsim.data.reader import read_image
 from selfsim.data.samples import opencv_data, photo_files
-from selfsim.eval.edits import EDITS, make_copy
 
 # One picture per scene; synthetic drawings, charts and logos left out.
 OPENCV_PICTURES = [

@@ -22,9 +22,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from selfsim.data.pairs import warp_pair
 from selfsim.data.reader import read_image
 from selfsim.data.samples import opencv_data, photo_files
-from selfsim.eval.pairs import warp_pair
 from selfsim.match import Matcher
 from selfsim.match.geometry import project
 

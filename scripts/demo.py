@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from selfsim.data.edits import make_copy
 from selfsim.data.reader import read_image
 from selfsim.data.samples import photo_files
-from selfsim.eval.edits import make_copy
 
 # A top hit scoring this much is called a copy: about precision 0.9 on BENCHMARKS.md's set
 # (the threshold is measured on each query's best hit, so it is applied to that hit only).

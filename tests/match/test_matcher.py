@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from selfsim.eval.pairs import warp_pair
+from selfsim.data.pairs import warp_pair
 from selfsim.match import Calibration, LocalFeatures, Matcher, fit_calibration
 from selfsim.match.geometry import homography_is_plausible, project
 from selfsim.match.matching import match_features

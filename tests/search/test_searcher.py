@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter, ImageOps
 
-from selfsim.eval.edits import crop, jpeg, text
+from selfsim.data.edits import crop, jpeg, text
 from selfsim.index import Index, sync
 from selfsim.models.encoder import Encoder
 from selfsim.search import Searcher, model_ref

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from selfsim.eval.edits import paste
+from selfsim.data.edits import paste
 from selfsim.index import Index, sync
 from selfsim.models.encoder import Encoder
 from selfsim.search import Searcher, Verifier, model_ref

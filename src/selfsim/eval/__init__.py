@@ -1,1 +1,1 @@
-"""Measuring retrieval: metrics, query edits and classical baselines."""
+"""Measuring retrieval: metrics and classical baselines (pHash, ORB + RANSAC)."""

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from selfsim.eval.pairs import calibration_pairs
+from selfsim.data.pairs import calibration_pairs
 from selfsim.match.calibration import Calibration, fit_calibration, stats_vector
 from selfsim.match.matcher import Matcher
 

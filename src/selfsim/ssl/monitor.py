@@ -2,7 +2,7 @@
 
 Before training and after epochs, a sample of the training pictures is embedded as
 an index, and one edited copy of each (crops, rotations, JPEG, text, ... from
-``eval/edits.py``, drawn once with a fixed seed) is a query. Copies of the
+``data/edits.py``, drawn once with a fixed seed) is a query. Copies of the
 held-out pictures, which are not indexed, are queries too: they must score low.
 Each query's nearest neighbour by cosine is its prediction, and micro-AP and
 recall@1 follow as in the copy-detection benchmark, with no labels: the right

@@ -5,7 +5,7 @@
   crops for tiny images. :class:`TwoViews` draws two such views of a picture.
 - :class:`CopyPair` (SSCD): an *anchor*, the picture nearly as it would be indexed,
   and a *copy*, the picture after one or two of the edits copies really undergo
-  (``eval/edits.py``: crops, rotations, JPEG, blur, colour, text, pasting onto
+  (``data/edits.py``: crops, rotations, JPEG, blur, colour, text, pasting onto
   another picture of the folder, borders, perspective, pixelation, noise, ...),
   after Pizzi et al. 2022. The copy is resized exactly as the encoder resizes a
   query, so training sees what search will see.
@@ -20,8 +20,8 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
+from selfsim.data.edits import EDITS, Edit
 from selfsim.errors import SelfsimError
-from selfsim.eval.edits import EDITS, Edit
 
 
 def view_transform(
@@ -55,13 +55,13 @@ class TwoViews:
 
 
 def _pixelate(img: Image.Image, rng: np.random.Generator, _: Image.Image | None = None) -> Image.Image:
-    """Blocks of 1-2.4 % of the longer side (``eval.edits.pixelate`` at any size)."""
+    """Blocks of 1-2.4 % of the longer side (``data.edits.pixelate`` at any size)."""
     block = max(2, round(max(img.size) * rng.uniform(0.010, 0.024)))
     small = img.resize((max(1, img.width // block), max(1, img.height // block)), Image.Resampling.BILINEAR)
     return small.resize(img.size, Image.Resampling.NEAREST)
 
 
-#: The edits a training copy gets: ``eval/edits.py``'s, with sizes relative to the picture
+#: The edits a training copy gets: ``data/edits.py``'s, with sizes relative to the picture
 #: (training pictures are shrunk before editing, for speed).
 COPY_EDITS: dict[str, Edit] = {**EDITS, "pixelate": _pixelate}
 

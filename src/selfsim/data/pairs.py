@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from selfsim.eval.edits import make_copy
+from selfsim.data.edits import make_copy
 
 #: Edits a matcher should see through (mirroring and pixelation defeat local features
 #: by design; the embedding and the perceptual hash cover those).
