@@ -104,6 +104,11 @@ def build_corpus(folder: Path) -> tuple[list[Path], dict[Path, str]]:
     keep("scan.tiff", lambda p: pic(16).save(p, format="TIFF"))
     keep("noextension", lambda p: pic(17).save(p, format="PNG"))
     keep("bitmap.bmp", lambda p: pic(18).save(p, format="BMP"))
+    keep("photo.jp2", lambda p: pic(19).save(p, format="JPEG2000"))
+    keep("scan.ppm", lambda p: pic(20).save(p, format="PPM"))
+    keep("twin-a.png", lambda p: pic(21).save(p))  # the same pixels, two files and formats:
+    keep("twin-b.webp", lambda p: pic(21).save(p, format="WEBP", lossless=True))  # each finds itself first
+    keep("twin-c.png", lambda p: pic(21).save(p))  # and byte-identical to twin-a
 
     bad: dict[Path, str] = {}
 

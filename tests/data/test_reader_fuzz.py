@@ -27,7 +27,7 @@ from selfsim.errors import ImageReadError
 
 MAX_PIXELS = 1_000_000
 SECONDS_PER_FILE = 5
-KNOWN_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "HEIF", "AVIF"}
+KNOWN_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "HEIF", "AVIF", "JPEG2000", "PPM"}
 INTERESTING = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF]
 
 

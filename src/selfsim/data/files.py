@@ -33,7 +33,11 @@ _MAGIC: list[tuple[int, bytes, str]] = [
     (4, b"ftypmsf1", "HEIF"),
     (4, b"ftypavif", "AVIF"),
     (4, b"ftypavis", "AVIF"),
+    (0, b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG2000"),
+    (0, b"\xff\x4f\xff\x51", "JPEG2000"),  # a bare J2K codestream
 ]
+#: Netpbm (PBM, PGM, PPM): "P1" to "P6" and a white-space character.
+_NETPBM = tuple(f"P{i}".encode() for i in range(1, 7))
 
 
 def sniff_format(path: str | os.PathLike[str]) -> str | None:
@@ -46,6 +50,8 @@ def sniff_format(path: str | os.PathLike[str]) -> str | None:
     for offset, magic, name in _MAGIC:
         if head[offset : offset + len(magic)] == magic:
             return name
+    if head[:2] in _NETPBM and head[2:3] in (b" ", b"\t", b"\n", b"\r"):
+        return "PPM"
     return None
 
 

@@ -2,7 +2,7 @@
 
 Every command reads images through :func:`read_image`, which
 - accepts only allow-listed formats (JPEG, PNG, WebP, GIF first frame, BMP, TIFF,
-  and HEIF/AVIF when pillow-heif is installed),
+  JPEG 2000, Netpbm, AVIF where Pillow has it, and HEIF with pillow-heif),
 - checks the pixel count from the header *before* decoding, so a decompression
   bomb is refused and never decoded (cap: :data:`DEFAULT_MAX_PIXELS`),
 - opens regular files only (a FIFO or a device would block for ever),
@@ -30,7 +30,7 @@ from selfsim.errors import ImageReadError
 #: Pillow itself refuses anything over about 179 MP, so a larger cap has no effect.
 DEFAULT_MAX_PIXELS = 100_000_000
 
-_BASE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+_BASE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "JPEG2000", "PPM")
 
 
 def _optional_formats() -> tuple[str, ...]:

@@ -153,6 +153,7 @@ class Searcher:
         images: Sequence[Image.Image],
         k: int = 10,
         verify_images: Sequence[Image.Image] | None = None,
+        paths: Sequence[str | os.PathLike[str]] | None = None,
     ) -> list[list[SearchHit]]:
         """Rank the index for each image.
 
@@ -162,14 +163,18 @@ class Searcher:
                 a query scores exactly as itself.
             verify_images: the same queries at the detail verification needs
                 (``images`` are used when None).
+            paths: the queries' files, when known: an indexed query file that ties
+                with its best hit comes first.
         """
         _check_k(k)
         phashes = np.array([phash64(im) for im in images], dtype=np.int64) if self.vouch else None
-        shortlist = max(k, self.verify_top)
+        shortlist = max(k + 4, self.verify_top)  # a few more than asked: ties at the cut-off
         results = self.search_vectors(self.embed_queries(images), shortlist, phashes)
         if self.verifier is not None and self.verify_top > 0:
             detail = verify_images if verify_images is not None else images
             results = [self.verifier.verify(im, hits, self.verify_top) for im, hits in zip(detail, results)]
+        if paths is not None:
+            results = [_itself_first(os.path.realpath(p), hits) for p, hits in zip(paths, results)]
         return [hits[:k] for hits in results]
 
     def read_query(self, path: str | os.PathLike[str]) -> tuple[Image.Image, Image.Image | None]:
@@ -225,8 +230,26 @@ class Searcher:
                     details.append(detail)
             if not images:
                 continue
-            for q, hits in zip(chunk, self.search_images(images, k, details or None)):
+            for q, hits in zip(chunk, self.search_images(images, k, details or None, chunk)):
                 yield QueryResult(q, hits)
+
+
+#: Scores this close are a tie (the same pixels embedded in different batches differ
+#: by about 1e-6).
+TIE = 1e-4
+
+
+def _itself_first(query: str, hits: list[SearchHit]) -> list[SearchHit]:
+    """When the query file is itself indexed and ties with the best hit (an identical
+    copy elsewhere, the same picture in another lossless format), it comes first."""
+    if not hits or hits[0].path == query:
+        return hits
+    for n, h in enumerate(hits):
+        if h.score < hits[0].score - TIE:
+            break
+        if h.path == query:
+            return [h, *hits[:n], *hits[n + 1 :]]
+    return hits
 
 
 def _check_k(k: int) -> None:
