@@ -169,6 +169,7 @@ def test_hostile_folder_is_indexed_and_searched_without_a_traceback(tmp_path: Pa
     found = selfsim("search", "--index", index, str(corpus), "--json", "-k", "1", timeout=300)
     assert found.returncode == 0, found.stderr
     assert "Traceback" not in found.stderr
+    assert "pics.idx" not in found.stderr  # the index inside the query folder is not a query
     tops = {}
     for line in found.stdout.splitlines():
         result = json.loads(line)

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
                             normalizer=normalizer, vouch=vouch, verifier=verifier, verify_top=args.verify,
                             max_pixels=args.max_pixels)
         failures: list[QueryFailure] = []
-        files, skipped = find_images(args.queries)
+        files, skipped = find_images(args.queries, exclude=[args.index])
         failures += [QueryFailure(str(f), why) for f, why in skipped]
         bar = progress(len(files), "searching", args.quiet or len(files) < 20)
         n = 0

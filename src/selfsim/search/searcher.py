@@ -209,7 +209,7 @@ class Searcher:
         Unreadable queries are passed to ``on_failure`` and skipped.
         """
         _check_k(k)
-        files, skipped = find_images(paths)
+        files, skipped = find_images(paths, exclude=[self.index.path])
         for f, why in skipped:
             if on_failure is not None:
                 on_failure(QueryFailure(str(f), why))
