@@ -76,6 +76,12 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+#: ``info`` key of the file's own (width, height), EXIF orientation applied, when the
+#: image was read smaller (``min_side``).
+ORIGINAL_SIZE = "selfsim_original_size"
+#: EXIF orientations that turn the picture a quarter.
+_ORIENTATION_SWAPS = {5, 6, 7, 8}
+
 #: Modes that :meth:`Image.reduce` averages correctly (not palette indices).
 _REDUCIBLE = ("RGB", "RGBA", "L", "LA", "CMYK", "YCbCr")
 
@@ -109,7 +115,8 @@ def read_image(
         max_pixels: refuse images with more pixels than this, before decoding.
 
     Returns:
-        An RGB image with EXIF orientation applied.
+        An RGB image with EXIF orientation applied; ``info[ORIGINAL_SIZE]`` is the
+        file's own size (as shown), whatever size it was read at.
 
     Raises:
         ImageReadError: the file is missing, not an allowed image format, too large,
@@ -160,7 +167,10 @@ def read_image(
             rgb = _to_rgb(out)
             if min_side is not None:
                 rgb = _shrink(rgb, min_side)
-            return rgb.copy() if rgb is img else rgb
+            rgb = rgb.copy() if rgb is img else rgb
+            turned = _ORIENTATION_SWAPS.intersection([img.getexif().get(0x0112)])
+            rgb.info[ORIGINAL_SIZE] = (h, w) if turned else (w, h)
+            return rgb
         except MemoryError:
             raise ImageReadError(name, "too large to decode in the memory available") from None
         except Exception as e:  # Pillow's decoders raise many kinds of error on malformed data

@@ -64,11 +64,26 @@ def _grey(img: Image.Image) -> tuple[np.ndarray, float]:
     return np.asarray(small, np.float32), scale
 
 
-def agreement(a: Image.Image, b: Image.Image, homography: np.ndarray) -> Agreement:
-    """Compare ``b`` warped onto ``a``; ``homography`` maps pixels of A to pixels of B
-    (original resolution, as :class:`~selfsim.match.MatchResult` gives it)."""
+def agreement(
+    a: Image.Image,
+    b: Image.Image,
+    homography: np.ndarray,
+    size_a: tuple[int, int] | None = None,
+    size_b: tuple[int, int] | None = None,
+) -> Agreement:
+    """Compare ``b`` warped onto ``a``.
+
+    Args:
+        homography: maps pixels of A to pixels of B, as
+            :class:`~selfsim.match.MatchResult` gives it.
+        size_a, size_b: the (width, height) the homography's pixels refer to (the
+            images' own sizes when None; pass them when the pictures were read
+            smaller than the features were detected on).
+    """
     ga, sa = _grey(a)
     gb, sb = _grey(b)
+    sa *= a.width / (size_a or a.size)[0]
+    sb *= b.width / (size_b or b.size)[0]
     H = np.diag([sb, sb, 1.0]) @ homography @ np.diag([1 / sa, 1 / sa, 1.0])
     h, w = ga.shape
     inverse = cv2.WARP_INVERSE_MAP

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from selfsim.data.files import file_sha256, find_images
-from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
+from selfsim.data.reader import DEFAULT_MAX_PIXELS, ORIGINAL_SIZE, read_image
 from selfsim.errors import ImageReadError, SelfsimError
 from selfsim.index.catalog import ImageRecord, NewImage
 from selfsim.index.index import Index
@@ -189,7 +189,8 @@ def sync(
             if sha in known_sha:
                 return _Prepared(path, st, sha)
             img = read_image(path, min_side=input_size, max_pixels=max_pixels)
-            return _Prepared(path, st, sha, img.width, img.height, phash64(img), encoder.preprocess(img))
+            width, height = img.info.get(ORIGINAL_SIZE, img.size)  # the file's size, not the decoded one
+            return _Prepared(path, st, sha, width, height, phash64(img), encoder.preprocess(img))
         except ImageReadError as e:
             return SkippedFile(path, e.reason)
         except OSError as e:
@@ -221,7 +222,8 @@ def sync(
                 except ImageReadError as e:
                     report.skipped.append(SkippedFile(b.path, e.reason))
                     continue
-                found_vec = (encoder.embed([img])[0], img.width, img.height, phash64(img))
+                width, height = img.info.get(ORIGINAL_SIZE, img.size)
+                found_vec = (encoder.embed([img])[0], width, height, phash64(img))
             elif b.pixels is None:
                 report.reused += 1
             vector, width, height, phash = found_vec

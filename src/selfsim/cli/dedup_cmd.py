@@ -1,0 +1,105 @@
+"""``selfsim dedup``: find exact copies and near-duplicates; move them aside if asked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from selfsim.cli.common import add_common_args, display_path, progress, report_skipped, say
+from selfsim.dedup.finder import DedupOptions, find_duplicates
+from selfsim.dedup.moves import apply_moves, plan_moves
+from selfsim.errors import SelfsimError
+from selfsim.index import Index, is_index, sync
+from selfsim.index.index import model_ref
+from selfsim.models import load_embedder
+
+HELP = "find exact copies and near-duplicates (nothing is moved unless you say so)"
+EPILOG = """examples:
+  selfsim dedup ~/Pictures                          # index (in a temporary index), then report
+  selfsim dedup ~/Pictures --index pics.idx         # index into pics.idx first (kept for next time)
+  selfsim dedup --index pics.idx --json             # an existing index, for scripts
+  selfsim dedup ~/Pictures --move-to ~/dupes        # dry run: what would be moved where
+  selfsim dedup ~/Pictures --move-to ~/dupes --yes  # move all but each group's keeper
+
+kinds: exact (same bytes), near (a resized, re-encoded, cropped, filtered or captioned
+copy: confirmed by local features and by agreeing once aligned), similar (another shot
+of the same scene; only with --similar, never moved).
+The keeper is the member with the most pixels, then the largest file, then the oldest.
+--json prints {"groups": [{"kind", "keeper", "members", "score"}, ...]}, members
+including the keeper. Moves keep paths relative to PATH and never overwrite."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dedup", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="folders to index first (optional with --index)")
+    p.add_argument("--index", "-i", metavar="DIR", help="index folder (made or updated from PATH when given)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--similar", action="store_true", help="also report other shots of one scene (never moved)")
+    p.add_argument("--min-similarity", type=float, default=DedupOptions.min_similarity, metavar="COSINE",
+                   help="embedding similarity a pair needs to be checked at all (default: %(default)s)")
+    p.add_argument("--move-to", metavar="DIR", help="move every member but the keeper here (a dry run without --yes)")
+    p.add_argument("--yes", action="store_true", help="with --move-to: really move")
+    add_common_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.paths and not args.index:
+        raise SelfsimError("give folders to look in, an --index, or both")
+    if args.yes and not args.move_to:
+        raise SelfsimError("--yes goes with --move-to")
+    options = DedupOptions(min_similarity=args.min_similarity, similar=args.similar)
+    with tempfile.TemporaryDirectory(prefix="selfsim-dedup-") as scratch:
+        folder = Path(args.index) if args.index else Path(scratch) / "index"
+        if args.paths:
+            _index(folder, args)
+        with Index.open(folder) as index:
+            bar = None
+
+            def plan(n: int) -> None:
+                nonlocal bar
+                bar = progress(n, "checking pairs", args.quiet)
+
+            groups = find_duplicates(index, options, on_plan=plan, on_progress=lambda n: bar.update(n) if bar else None)
+            if bar is not None:
+                bar.close()
+    if args.json:
+        print(json.dumps({"groups": [g.to_json_dict() for g in groups]}, allow_nan=False))
+    else:
+        for g in groups:
+            print(f"{g.kind} ({len(g.members)} pictures, score {g.score:.2f})")
+            for member in g.members:
+                print(f"  {'keep' if member == g.keeper else '    '}  {display_path(member)}")
+        say(f"{len(groups)} group(s): " + ", ".join(
+            f"{sum(g.kind == k for g in groups)} {k}" for k in ("exact", "near", "similar")))
+    if args.move_to:
+        movable = [g for g in groups if g.kind != "similar"]
+        moves = plan_moves(movable, args.move_to, args.paths or [])
+        if not args.yes:
+            for move in moves:
+                say(f"would move {display_path(move.source)} -> {display_path(move.target)}")
+            say(f"dry run: {len(moves)} file(s) would be moved; add --yes to move them")
+        else:
+            report = apply_moves(moves)
+            report_skipped(report.skipped, args.quiet)
+            say(f"moved {len(report.moved)} file(s) to {display_path(args.move_to)}")
+    return 0
+
+
+def _index(folder: Path, args: argparse.Namespace) -> None:
+    if is_index(folder):
+        index = Index.open(folder, writable=True)
+        spec = index.model.spec
+        encoder = load_embedder(spec.get("model") or "default", weights=spec.get("weights"))
+    else:
+        encoder = load_embedder("default")
+        index = Index.create(folder, model_ref(encoder))
+    with index:
+        bar = progress(0, "embedding", args.quiet)
+        report = sync(index, encoder, args.paths, max_pixels=args.max_pixels,
+                      on_plan=lambda n: bar.reset(total=n), on_progress=bar.update)
+        bar.close()
+    report_skipped([(s.path, s.reason) for s in report.skipped], args.quiet)
