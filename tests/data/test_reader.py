@@ -171,6 +171,6 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_disallowed_format_refused(tmp_path: Path) -> None:
-    _rgb().save(tmp_path / "x.ppm")
+    _rgb().save(tmp_path / "x.pcx")
     with pytest.raises(ImageReadError, match="supported format"):
-        read_image(tmp_path / "x.ppm")
+        read_image(tmp_path / "x.pcx")
