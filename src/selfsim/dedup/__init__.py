@@ -1,16 +1,17 @@
 """Finding duplicate pictures in a collection and acting on them safely.
 
-Work in progress (issue 10): the typed groups, the keeper rule, exact groups, the
-near-duplicate candidate graph, grouping without chaining and the moves that never
-lose a file are here; confirming candidate pairs (copies versus burst shots) and the
-``selfsim dedup`` command come next.
+``find_duplicates`` (``finder.py``) puts the pieces together: the neighbour graph of
+the stored vectors, pairs confirmed by local features and by agreement once aligned,
+groups around a centre, and a keeper for each; ``plan_moves``/``apply_moves`` act on
+them without ever losing a file.
 """
 
 from selfsim.dedup.clusters import centre_groups
+from selfsim.dedup.finder import DedupOptions, find_duplicates
 from selfsim.dedup.graph import Edges, neighbour_graph
 from selfsim.dedup.groups import DuplicateGroup, exact_groups
 from selfsim.dedup.keeper import choose_keeper
 from selfsim.dedup.moves import MoveReport, PlannedMove, apply_moves, plan_moves
 
-__all__ = ["DuplicateGroup", "Edges", "MoveReport", "PlannedMove", "apply_moves", "centre_groups", "choose_keeper",
-           "exact_groups", "neighbour_graph", "plan_moves"]
+__all__ = ["DedupOptions", "DuplicateGroup", "Edges", "MoveReport", "PlannedMove", "apply_moves", "centre_groups", "choose_keeper",
+           "exact_groups", "find_duplicates", "neighbour_graph", "plan_moves"]
