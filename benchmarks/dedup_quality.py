@@ -1,0 +1,177 @@
+"""Duplicate groups on real pictures: `selfsim dedup` against pHash and CNN-cosine grouping.
+
+The folder (built from Debian packages, see DEVELOPERS' notes in the README):
+- Plasma wallpapers at three of their shipped sizes each (16:9, 5:4 and 4:3: rescaled
+  and cropped versions of one picture), one group per wallpaper;
+- other wallpaper photos: some with two edited copies (resized + JPEG, cropped,
+  colour-filtered, captioned, re-encoded as WebP), the rest single;
+- hard negatives, each its own picture: OpenCV's chessboard series (left01-08),
+  a stereo pair, consecutive video frames, an exposure change.
+
+Scores are pairwise over exact + near groups: precision and recall of "these two files
+are copies", F1, and "wrong joins", predicted groups that hold files of different truth
+groups. pHash groups files within a Hamming distance (imagededup's default is 10 bits)
+and CNN-cosine groups files above a cosine of the default encoder, both by connected
+components, at that default and at their best threshold on this very set (an
+advantage selfsim does not get). ``--seed`` picks which pictures get copies.
+
+    python benchmarks/dedup_quality.py [--seed 0] [--out bench-out/dedup]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from selfsim.data.edits import EDITS
+from selfsim.data.reader import read_image
+from selfsim.data.samples import fetch_package, opencv_data, photo_files
+from selfsim.index import Index
+
+PLASMA = ["Autumn", "BytheWater", "ColdRipple", "EveningGlow", "FallenLeaf", "Elarun", "Flow", "Honeywave",
+          "IceCold", "Kite", "OneStandsOut", "PastelHills", "Path", "SafeLanding", "Shell", "Volna"]
+SIZES = ["1920x1080", "1280x1024", "800x600"]
+NEGATIVES = [f"left0{i}.jpg" for i in range(1, 9)] + ["aloeL.jpg", "aloeR.jpg", "basketball1.png",
+                                                      "basketball2.png", "rubberwhale1.png", "rubberwhale2.png",
+                                                      "leuvenA.jpg", "leuvenB.jpg"]
+
+
+def build(out: Path, seed: int) -> dict[str, int]:
+    """Write the folder; returns each file's truth group."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    truth: dict[str, int] = {}
+    group = 0
+    root = fetch_package("plasma-workspace-wallpapers") / "usr/share/wallpapers"
+    for name in PLASMA:
+        files = [root / name / "contents/images" / f"{s}.jpg" for s in SIZES]
+        files = [f for f in files if f.exists()]
+        if len(files) < 2:
+            continue
+        for f in files:
+            target = out / "plasma" / f"{name}-{f.stem}.jpg"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, target)
+            truth[str(target)] = group
+        group += 1
+    rng = np.random.default_rng(seed)
+    photos = [p for p in photo_files(("mate-backgrounds", "ukui-wallpapers", "gnome-backgrounds"))]
+    order = rng.permutation(len(photos))
+    edits = ["resize", "crop", "color", "text", "webp"]
+    for n, i in enumerate(order[:36]):
+        img = read_image(photos[i])
+        img.thumbnail((1600, 1600), Image.Resampling.LANCZOS)
+        base = out / "photos" / f"photo{n:02d}.jpg"
+        base.parent.mkdir(parents=True, exist_ok=True)
+        img.save(base, quality=92)
+        truth[str(base)] = group
+        if n < 18:  # two edited copies each
+            for k in range(2):
+                edit = edits[(n * 2 + k) % len(edits)]
+                copy = out / "copies" / f"photo{n:02d}-{edit}.{'webp' if edit == 'webp' else 'jpg'}"
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                if edit == "resize":
+                    img.resize((img.width // 2, img.height // 2)).save(copy, quality=75)
+                elif edit == "webp":
+                    img.save(copy, quality=80)
+                else:
+                    EDITS[edit](img, rng, None).save(copy, quality=88)
+                truth[str(copy)] = group
+        group += 1
+    data = opencv_data()
+    for name in NEGATIVES:
+        target = out / "scenes" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(data / name, target)
+        truth[str(target)] = group
+        group += 1
+    return truth
+
+
+def pairs_of(groups: list[list[str]]) -> set[tuple[str, str]]:
+    return {tuple(sorted(p)) for g in groups for p in itertools.combinations(g, 2)}  # type: ignore[misc]
+
+
+def score(groups: list[list[str]], truth: dict[str, int]) -> tuple[float, float, float, int]:
+    predicted = pairs_of(groups)
+    by_truth: dict[int, list[str]] = {}
+    for f, g in truth.items():
+        by_truth.setdefault(g, []).append(f)
+    actual = pairs_of(list(by_truth.values()))
+    tp = len(predicted & actual)
+    p = tp / len(predicted) if predicted else 1.0
+    r = tp / len(actual) if actual else 1.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    wrong = sum(len({truth[m] for m in g}) > 1 for g in groups)
+    return p, r, f1, wrong
+
+
+def components(files: list[str], linked: np.ndarray) -> list[list[str]]:
+    """Connected components of a boolean adjacency matrix (n, n)."""
+    n = len(files)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(linked, 1))):
+        parent[find(int(i))] = find(int(j))
+    out: dict[int, list[str]] = {}
+    for i in range(n):
+        out.setdefault(find(i), []).append(files[i])
+    return [g for g in out.values() if len(g) > 1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("bench-out/dedup"))
+    args = ap.parse_args()
+    folder = args.out / "folder"
+    truth = build(folder, args.seed)
+    index = args.out / "index"
+    shutil.rmtree(index, ignore_errors=True)
+    run = subprocess.run([sys.executable, "-m", "selfsim.cli.main", "dedup", str(folder), "--index", str(index),
+                          "--json", "-q"], capture_output=True, text=True, check=True)
+    found = [g["members"] for g in json.loads(run.stdout)["groups"] if g["kind"] in ("exact", "near")]
+    n_groups = len(set(truth.values()))
+    print(f"{len(truth)} files in {n_groups} truth groups ({sum(1 for g in set(truth.values()) if list(truth.values()).count(g) > 1)} "
+          f"with copies); seed {args.seed}")
+    print(f"{'method':<34} {'precision':>9} {'recall':>7} {'F1':>6} {'wrong joins':>12}")
+    rows = [("selfsim dedup (exact + near)", found)]
+    files = sorted(truth)
+    hashes = np.array([imagehash.phash(read_image(f)).hash.flatten() for f in files])
+    dist = (hashes[:, None, :] != hashes[None, :, :]).sum(-1)
+    best = max(range(0, 25), key=lambda t: score(components(files, dist <= t), truth)[2])
+    rows += [("pHash, imagededup default (10 bits)", components(files, dist <= 10)),
+             (f"pHash, best threshold ({best} bits)", components(files, dist <= best))]
+    with Index.open(index) as idx:
+        by_path = {r.path: r.id for r in idx.records()}
+        ids, xb = idx.catalog.vectors(idx.model.dim)
+    row = {i: n for n, i in enumerate(ids.tolist())}
+    v = xb[[row[by_path[str(Path(f).resolve())]] for f in files]]
+    sims = v @ v.T
+    grid = np.round(np.arange(0.70, 0.99, 0.01), 2)
+    best_c = max(grid, key=lambda t: score(components(files, sims >= t), truth)[2])
+    rows += [("CNN cosine >= 0.90", components(files, sims >= 0.90)),
+             (f"CNN cosine, best threshold ({best_c:.2f})", components(files, sims >= best_c))]
+    for name, groups in rows:
+        p, r, f1, wrong = score(groups, truth)
+        print(f"{name:<34} {p:>9.3f} {r:>7.3f} {f1:>6.3f} {wrong:>12}")
+
+
+if __name__ == "__main__":
+    main()
