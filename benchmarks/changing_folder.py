@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from selfsim.data.files import file_sha256
+from selfsim.data.synthetic import synthetic_picture
 
 FORMATS = ("png", "jpg", "webp")
 PIL_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
@@ -22,30 +22,12 @@ MAX_DELETED_SHARE = 1 / 3  # of the initial number of pictures, over the whole l
 RENAME_EVERY = 4  # runs
 
 
-def make_picture(seed: int, size: tuple[int, int]) -> Image.Image:
-    """A distinct, textured synthetic picture (the same recipe as tests/conftest.py)."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    low = rng.uniform(0, 255, size=(6, 8, 3)).astype(np.uint8)
-    img = Image.fromarray(low).resize((w, h), Image.Resampling.BICUBIC)
-    draw = ImageDraw.Draw(img)
-    for _ in range(12):
-        x0, y0 = int(rng.integers(0, w - 20)), int(rng.integers(0, h - 20))
-        x1, y1 = x0 + int(rng.integers(15, w // 2)), y0 + int(rng.integers(15, h // 2))
-        fill = tuple(int(c) for c in rng.integers(0, 256, size=3))
-        if rng.random() < 0.5:
-            draw.ellipse((x0, y0, x1, y1), fill=fill)
-        else:
-            draw.rectangle((x0, y0, x1, y1), fill=fill)
-    return img
-
-
 def write_picture(path: Path, content: int) -> str:
     """Write picture number ``content`` (96 to 200 px a side, in the format of the
     name's suffix) to ``path`` atomically; returns its sha256."""
     w, h = (int(s) for s in np.random.default_rng([content, 7]).integers(96, 201, size=2))
     tmp = path.with_name(f".{path.name}.tmp")
-    make_picture(content, (w, h)).save(tmp, format=PIL_FORMATS[path.suffix[1:]])
+    synthetic_picture(content, (w, h)).save(tmp, format=PIL_FORMATS[path.suffix[1:]])
     os.replace(tmp, path)  # never half-written under its own name
     return file_sha256(path)
 

@@ -238,10 +238,6 @@ class Catalog:
             "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
 
-    def bump_generation(self) -> None:
-        with self.transaction():
-            self._bump_generation()
-
     @_guarded
     def upgrade_paths(self) -> int:
         """Format 1 to 2: text paths become their UTF-8 bytes; returns rows changed."""

@@ -18,7 +18,6 @@ import fcntl
 import json
 import logging
 import os
-import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -439,10 +438,6 @@ def store_mismatch(store: FaissStore, ids: np.ndarray, dim: int) -> str | None:
     if not np.array_equal(np.sort(store.ids()), ids):
         return "holds other ids than the catalog"
     return None
-
-
-def remove_staging(folder: Path) -> None:
-    shutil.rmtree(folder / STAGING_DIR, ignore_errors=True)
 
 
 def _leftover(name: str) -> bool:
