@@ -313,6 +313,9 @@ class Catalog:
         try:
             if self._cache_db is None:
                 self._cache_db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+                # A cache: a power cut may lose its last entries (detected again), never the
+                # catalog; no fsync per entry (0.3 ms an entry instead of 1-11 ms here).
+                self._cache_db.execute("PRAGMA synchronous=NORMAL")
             with _Transaction(self._cache_db):
                 self._cache_db.execute(*row)
         except sqlite3.Error as e:
