@@ -22,9 +22,10 @@ import numpy as np
 from selfsim.data.reader import read_image
 from selfsim.dedup.agreement import SIDE, agreement
 from selfsim.dedup.clusters import centre_groups
-from selfsim.dedup.graph import neighbour_graph
+from selfsim.dedup.graph import source_graph
 from selfsim.dedup.groups import DuplicateGroup, group_of
 from selfsim.dedup.keeper import keeper_rank
+from selfsim.dedup.sources import CatalogVectors
 from selfsim.errors import ImageReadError, SelfsimError
 from selfsim.index.catalog import ImageRecord
 from selfsim.index.index import Index
@@ -83,10 +84,8 @@ def find_duplicates(
         by_sha.setdefault(r.sha256, []).append(r)
     for same in by_sha.values():
         twins[min(same, key=keeper_rank).id] = same
-    ids, xb = index.catalog.vectors(index.model.dim)
-    keep = np.isin(ids, np.fromiter(twins, np.int64, len(twins)))
-    edges = neighbour_graph(ids[keep], xb[keep], options.neighbours, options.min_similarity)
-    del xb
+    representatives = CatalogVectors(index.catalog, index.model.dim, np.fromiter(twins, np.int64, len(twins)))
+    edges = source_graph(representatives, options.neighbours, options.min_similarity)  # read through, never all loaded
     verifier = Verifier(index, matcher)
     near: list[tuple[int, int, float]] = []
     other: list[tuple[int, int, float]] = []
