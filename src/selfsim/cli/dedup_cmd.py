@@ -7,13 +7,18 @@ import json
 import tempfile
 from pathlib import Path
 
-from selfsim.cli.common import add_common_args, display_path, progress, report_skipped, say
+from selfsim.cli.common import (
+    add_common_args,
+    display_path,
+    open_or_create_index,
+    progress,
+    report_skipped,
+    say,
+)
 from selfsim.dedup.finder import DedupOptions, find_duplicates
 from selfsim.dedup.moves import apply_moves, plan_moves
 from selfsim.errors import SelfsimError
-from selfsim.index import Index, is_index, sync
-from selfsim.index.index import model_ref
-from selfsim.models import load_embedder
+from selfsim.index import Index, sync
 
 HELP = "find exact copies and near-duplicates (nothing is moved unless you say so)"
 EPILOG = """examples:
@@ -90,16 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _index(folder: Path, args: argparse.Namespace) -> None:
-    if is_index(folder):
-        index = Index.open(folder, writable=True)
-        spec = index.model.spec
-        encoder = load_embedder(spec.get("model") or "default", weights=spec.get("weights"))
-    else:
-        encoder = load_embedder("default")
-        index = Index.create(folder, model_ref(encoder))
-    with index:
+    opened = open_or_create_index(folder)
+    with opened.index as index:
         bar = progress(0, "embedding", args.quiet)
-        report = sync(index, encoder, args.paths, max_pixels=args.max_pixels,
+        report = sync(index, opened.encoder, args.paths, max_pixels=args.max_pixels,
                       on_plan=lambda n: bar.reset(total=n), on_progress=bar.update)
         bar.close()
     report_skipped([(s.path, s.reason) for s in report.skipped], args.quiet)
