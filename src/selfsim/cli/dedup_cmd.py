@@ -28,9 +28,10 @@ EPILOG = """examples:
   selfsim dedup ~/Pictures --move-to ~/dupes        # dry run: what would be moved where
   selfsim dedup ~/Pictures --move-to ~/dupes --yes  # move all but each group's keeper
 
-kinds: exact (same bytes), near (a resized, re-encoded, cropped, filtered or captioned
-copy: confirmed by local features and by agreeing once aligned), similar (another shot
-of the same scene; only with --similar, never moved).
+kinds: exact (same bytes, or the same pixels in another file: PNG and lossless WebP),
+near (a resized, re-encoded, cropped, filtered or captioned copy: confirmed by local
+features and by agreeing once aligned), similar (another shot of the same scene; only
+with --similar, never moved).
 The keeper is the member with the most pixels, then the largest file, then the oldest.
 --json prints {"groups": [{"kind", "keeper", "members", "score"}, ...]}, members
 including the keeper. Moves keep paths relative to PATH and never overwrite."""
