@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +84,26 @@ def test_dedup_needs_something_to_look_at(tmp_path: Path) -> None:
     assert out.returncode == 1 and "give folders" in out.stderr
     out = selfsim("dedup", str(tmp_path), "--yes")
     assert out.returncode == 1 and "--yes goes with --move-to" in out.stderr
+
+
+def test_html_report_beside_json(library: Path, tmp_path: Path) -> None:
+    odd = library / "<script>alert(1)<" / "script>.png"  # the path reads .../<script>alert(1)</script>.png
+    odd.parent.mkdir()
+    odd.write_bytes((library / "other2.png").read_bytes())
+    report = tmp_path / "report.html"
+    out = selfsim("dedup", str(library), "--json", "--similar", "--html", str(report), "-q")
+    assert out.returncode == 0, out.stderr
+    groups = json.loads(out.stdout)["groups"]  # stdout is still one JSON object
+    assert any(g["kind"] == "exact" and str(odd) in g["members"] for g in groups)
+    text = report.read_text("utf-8")
+    assert len(re.findall(r'<section class="group (exact|near|similar)"', text)) == len(groups)
+    assert text.count('class="member keeper"') == len(groups)
+    images = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', text)
+    assert len(images) == sum(len(g["members"]) for g in groups)
+    for data in images:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as thumb:
+            assert thumb.format == "JPEG" and max(thumb.size) == 160
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;.png" in text
+
+    missing = selfsim("dedup", str(library), "--html", str(tmp_path / "no-such-folder" / "r.html"))
+    assert missing.returncode == 1 and "does not exist" in missing.stderr and "embedding" not in missing.stderr

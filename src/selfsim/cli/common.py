@@ -6,7 +6,6 @@ import argparse
 import logging
 import os
 import sys
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from selfsim.data.reader import DEFAULT_MAX_PIXELS
+from selfsim.display import display_path
 from selfsim.errors import IndexDamagedError
 from selfsim.index import Index, is_index
 from selfsim.index.index import model_ref
@@ -34,28 +34,6 @@ def say(message: str) -> None:
 
 def progress(total: int, desc: str, quiet: bool) -> tqdm:
     return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, disable=quiet or None, dynamic_ncols=True)
-
-
-def display_path(path: str | os.PathLike[str]) -> str:
-    """A path as one honest line of terminal text.
-
-    Bytes that are not UTF-8 (lone surrogates after ``os.fsdecode``) show as ``\\xNN``;
-    control characters (a newline in a name would forge a line) and invisible format
-    characters (bidi overrides would disguise a name) as ``\\uNNNN``. JSON output keeps
-    the exact name instead.
-    """
-    out = []
-    for ch in os.fspath(path):
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's escape of a byte that is not UTF-8
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch == "\\":
-            out.append("\\\\")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def report_skipped(skipped: Sequence[tuple[str, str]], quiet: bool) -> None:

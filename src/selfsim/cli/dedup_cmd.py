@@ -16,7 +16,9 @@ from selfsim.cli.common import (
     say,
 )
 from selfsim.dedup.finder import DedupOptions, find_duplicates
+from selfsim.dedup.groups import KINDS, DuplicateGroup
 from selfsim.dedup.moves import apply_moves, plan_moves
+from selfsim.dedup.report import make_thumbnails, write_html_report
 from selfsim.errors import SelfsimError
 from selfsim.index import Index, sync
 
@@ -27,6 +29,7 @@ EPILOG = """examples:
   selfsim dedup --index pics.idx --json             # an existing index, for scripts
   selfsim dedup ~/Pictures --move-to ~/dupes        # dry run: what would be moved where
   selfsim dedup ~/Pictures --move-to ~/dupes --yes  # move all but each group's keeper
+  selfsim dedup ~/Pictures --html dupes.html        # also a page of thumbnails to look at
 
 kinds: exact (same bytes, or the same pixels in another file: PNG and lossless WebP),
 near (a resized, re-encoded, cropped, filtered or captioned copy: confirmed by local
@@ -48,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="embedding similarity a pair needs to be checked at all (default: %(default)s)")
     p.add_argument("--move-to", metavar="DIR", help="move every member but the keeper here (a dry run without --yes)")
     p.add_argument("--yes", action="store_true", help="with --move-to: really move")
+    p.add_argument("--html", metavar="FILE", help="also write a report with thumbnails to FILE (one HTML file)")
     add_common_args(p)
     p.set_defaults(run=run)
 
@@ -57,7 +61,23 @@ def run(args: argparse.Namespace) -> int:
         raise SelfsimError("give folders to look in, an --index, or both")
     if args.yes and not args.move_to:
         raise SelfsimError("--yes goes with --move-to")
-    options = DedupOptions(min_similarity=args.min_similarity, similar=args.similar)
+    if args.html:
+        _check_report_path(Path(args.html))  # before the long part, not after it
+    groups = _find(args, DedupOptions(min_similarity=args.min_similarity, similar=args.similar))
+    _print(groups, args.json)
+    thumbnails = None
+    if args.html:  # made before any move, while every file is where it was found
+        bar = progress(sum(len(g.members) for g in groups), "thumbnails", args.quiet)
+        thumbnails = make_thumbnails(groups, max_pixels=args.max_pixels, on_progress=bar.update)
+        bar.close()
+    moved = _move(groups, args) if args.move_to else {}
+    if thumbnails is not None:
+        write_html_report(args.html, groups, thumbnails, moved)
+        say(f"report written to {display_path(args.html)}")
+    return 0
+
+
+def _find(args: argparse.Namespace, options: DedupOptions) -> list[DuplicateGroup]:
     with tempfile.TemporaryDirectory(prefix="selfsim-dedup-") as scratch:
         folder = Path(args.index) if args.index else Path(scratch) / "index"
         if args.paths:
@@ -72,27 +92,40 @@ def run(args: argparse.Namespace) -> int:
             groups = find_duplicates(index, options, on_plan=plan, on_progress=lambda n: bar.update(n) if bar else None)
             if bar is not None:
                 bar.close()
-    if args.json:
+    return groups
+
+
+def _print(groups: list[DuplicateGroup], as_json: bool) -> None:
+    if as_json:
         print(json.dumps({"groups": [g.to_json_dict() for g in groups]}, allow_nan=False))
-    else:
-        for g in groups:
-            print(f"{g.kind} ({len(g.members)} pictures, score {g.score:.2f})")
-            for member in g.members:
-                print(f"  {'keep' if member == g.keeper else '    '}  {display_path(member)}")
-        say(f"{len(groups)} group(s): " + ", ".join(
-            f"{sum(g.kind == k for g in groups)} {k}" for k in ("exact", "near", "similar")))
-    if args.move_to:
-        movable = [g for g in groups if g.kind != "similar"]
-        moves = plan_moves(movable, args.move_to, args.paths or [])
-        if not args.yes:
-            for move in moves:
-                say(f"would move {display_path(move.source)} -> {display_path(move.target)}")
-            say(f"dry run: {len(moves)} file(s) would be moved; add --yes to move them")
-        else:
-            report = apply_moves(moves)
-            report_skipped(report.skipped, args.quiet)
-            say(f"moved {len(report.moved)} file(s) to {display_path(args.move_to)}")
-    return 0
+        return
+    for g in groups:
+        print(f"{g.kind} ({len(g.members)} pictures, score {g.score:.2f})")
+        for member in g.members:
+            print(f"  {'keep' if member == g.keeper else '    '}  {display_path(member)}")
+    say(f"{len(groups)} group(s): " + ", ".join(f"{sum(g.kind == k for g in groups)} {k}" for k in KINDS))
+
+
+def _move(groups: list[DuplicateGroup], args: argparse.Namespace) -> dict[str, str]:
+    """Moves (or a dry run of them); returns where each moved file went."""
+    movable = [g for g in groups if g.kind != "similar"]
+    moves = plan_moves(movable, args.move_to, args.paths or [])
+    if not args.yes:
+        for move in moves:
+            say(f"would move {display_path(move.source)} -> {display_path(move.target)}")
+        say(f"dry run: {len(moves)} file(s) would be moved; add --yes to move them")
+        return {}
+    report = apply_moves(moves)
+    report_skipped(report.skipped, args.quiet)
+    say(f"moved {len(report.moved)} file(s) to {display_path(args.move_to)}")
+    return {m.source: m.target for m in report.moved}
+
+
+def _check_report_path(path: Path) -> None:
+    if path.is_dir():
+        raise SelfsimError(f"--html {display_path(path)} is a folder; give a file name such as report.html")
+    if not path.parent.is_dir():
+        raise SelfsimError(f"--html: folder {display_path(path.parent)} does not exist; make it first")
 
 
 def _index(folder: Path, args: argparse.Namespace) -> None:
