@@ -17,7 +17,7 @@ from selfsim.cli.common import (
 )
 from selfsim.dedup.finder import DedupOptions, find_duplicates
 from selfsim.dedup.groups import KINDS, DuplicateGroup
-from selfsim.dedup.moves import apply_moves, plan_moves
+from selfsim.dedup.moves import apply_moves, check_target, plan_moves
 from selfsim.dedup.report import make_thumbnails, write_html_report
 from selfsim.errors import SelfsimError
 from selfsim.index import Index, sync
@@ -37,7 +37,8 @@ features and by agreeing once aligned), similar (another shot of the same scene;
 with --similar, never moved).
 The keeper is the member with the most pixels, then the largest file, then the oldest.
 --json prints {"groups": [{"kind", "keeper", "members", "score"}, ...]}, members
-including the keeper. Moves keep paths relative to PATH and never overwrite."""
+including the keeper. Moves keep paths relative to PATH and never overwrite; a --move-to
+folder inside PATH is left out of the search, so running again moves nothing more."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -61,8 +62,10 @@ def run(args: argparse.Namespace) -> int:
         raise SelfsimError("give folders to look in, an --index, or both")
     if args.yes and not args.move_to:
         raise SelfsimError("--yes goes with --move-to")
-    if args.html:
-        _check_report_path(Path(args.html))  # before the long part, not after it
+    if args.html:  # these before the long part, not after it
+        _check_report_path(Path(args.html))
+    if args.move_to:
+        check_target(args.move_to, args.paths)
     groups = _find(args, DedupOptions(min_similarity=args.min_similarity, similar=args.similar))
     _print(groups, args.json)
     thumbnails = None
@@ -133,6 +136,7 @@ def _index(folder: Path, args: argparse.Namespace) -> None:
     with opened.index as index:
         bar = progress(0, "embedding", args.quiet)
         report = sync(index, opened.encoder, args.paths, max_pixels=args.max_pixels,
+                      exclude=[args.move_to] if args.move_to else [],  # what was set aside stays aside
                       on_plan=lambda n: bar.reset(total=n), on_progress=bar.update)
         bar.close()
     report_skipped([(s.path, s.reason) for s in report.skipped], args.quiet)
