@@ -3,7 +3,8 @@ request) other shots of one scene.
 
 1. Exact copies share a content hash; each set counts once from here on.
 2. Candidate pairs come from the neighbour graph of the stored vectors
-   (:mod:`selfsim.dedup.graph`), never from all pairs.
+   (:mod:`selfsim.dedup.graph`), never from all pairs. Those that look the same are
+   decoded: identical pixels make them exact copies too (:mod:`selfsim.dedup.pixels`).
 3. A candidate is confirmed with local features and a calibrated geometric verdict
    (the features cached in the index, as verified search uses them).
 4. A confirmed pair is a near-duplicate when the two pictures agree once aligned
@@ -25,6 +26,7 @@ from selfsim.dedup.clusters import centre_groups
 from selfsim.dedup.graph import neighbour_graph
 from selfsim.dedup.groups import DuplicateGroup, group_of
 from selfsim.dedup.keeper import keeper_rank
+from selfsim.dedup.pixels import fold_same_pixels
 from selfsim.errors import ImageReadError, SelfsimError
 from selfsim.index.catalog import ImageRecord
 from selfsim.index.index import Index
@@ -87,6 +89,7 @@ def find_duplicates(
     keep = np.isin(ids, np.fromiter(twins, np.int64, len(twins)))
     edges = neighbour_graph(ids[keep], xb[keep], options.neighbours, options.min_similarity)
     del xb
+    edges, twins = fold_same_pixels(edges, twins, records)
     verifier = Verifier(index, matcher)
     near: list[tuple[int, int, float]] = []
     other: list[tuple[int, int, float]] = []
