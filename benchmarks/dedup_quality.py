@@ -14,8 +14,10 @@ groups. pHash groups files within a Hamming distance (imagededup's default is 10
 and CNN-cosine groups files above a cosine of the default encoder, both by connected
 components, at that default and at their best threshold on this very set (an
 advantage selfsim does not get). ``--seed`` picks which pictures get copies.
+``--explain`` lists every pair selfsim missed and every wrong join, with the stage
+that decided it.
 
-    python benchmarks/dedup_quality.py [--seed 0] [--out bench-out/dedup]
+    python benchmarks/dedup_quality.py [--seed 0] [--out bench-out/dedup] [--explain]
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ from PIL import Image
 from selfsim.data.edits import EDITS
 from selfsim.data.reader import read_image
 from selfsim.data.samples import fetch_package, opencv_data, photo_files
+from selfsim.dedup.finder import DedupOptions, check_pair
+from selfsim.dedup.graph import neighbour_graph
 from selfsim.index import Index
+from selfsim.search.verify import Verifier
 
 PLASMA = ["Autumn", "BytheWater", "ColdRipple", "EveningGlow", "FallenLeaf", "Elarun", "Flow", "Honeywave",
           "IceCold", "Kite", "OneStandsOut", "PastelHills", "Path", "SafeLanding", "Shell", "Volna"]
@@ -135,10 +140,43 @@ def components(files: list[str], linked: np.ndarray) -> list[list[str]]:
     return [g for g in out.values() if len(g) > 1]
 
 
+def explain(index: Path, groups: list[list[str]], truth: dict[str, int]) -> None:
+    """Print each missed pair and each wrongly joined pair with the stage that decided it."""
+    by_truth: dict[int, list[str]] = {}
+    for f, g in truth.items():
+        by_truth.setdefault(g, []).append(f)
+    predicted, actual = pairs_of(groups), pairs_of(list(by_truth.values()))
+    options = DedupOptions()
+    with Index.open(index) as idx:
+        records = {r.path: r for r in idx.records()}
+        ids, xb = idx.catalog.vectors(idx.model.dim)
+        row = {int(i): n for n, i in enumerate(ids)}
+        edges = neighbour_graph(ids, xb, options.neighbours, options.min_similarity)
+        candidates = set(zip(edges.a.tolist(), edges.b.tolist()))
+        verifier = Verifier(idx)
+        for title, pairs in (("missed", sorted(actual - predicted)), ("wrongly joined", sorted(predicted - actual))):
+            print(f"\n{len(pairs)} pairs {title}:")
+            for x, y in pairs:
+                a, b = records[str(Path(x).resolve())], records[str(Path(y).resolve())]
+                s = float(xb[row[a.id]] @ xb[row[b.id]])
+                names = f"{Path(x).parent.name}/{Path(x).name} ~ {Path(y).parent.name}/{Path(y).name}"
+                if a.sha256 == b.sha256:
+                    why = "the same content"
+                elif (min(a.id, b.id), max(a.id, b.id)) not in candidates:
+                    why = f"not a candidate (cosine {s:.3f}, floor {options.min_similarity}, {options.neighbours} neighbours)"
+                else:
+                    check = check_pair(verifier, a, b, s)
+                    why = f"{check.kind or 'unconfirmed'}: {check.reason}"
+                    if check.kind == "near" and title == "missed":
+                        why = "confirmed, but grouped apart (each joins a centre it is not a copy of)" + f"; {why}"
+                print(f"  {names}  cosine {s:.3f}: {why}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("bench-out/dedup"))
+    ap.add_argument("--explain", action="store_true", help="list selfsim's missed pairs and wrong joins, and why")
     args = ap.parse_args()
     folder = args.out / "folder"
     truth = build(folder, args.seed)
@@ -171,6 +209,8 @@ def main() -> None:
     for name, groups in rows:
         p, r, f1, wrong = score(groups, truth)
         print(f"{name:<34} {p:>9.3f} {r:>7.3f} {f1:>6.3f} {wrong:>12}")
+    if args.explain:
+        explain(index, found, truth)
 
 
 if __name__ == "__main__":
