@@ -38,17 +38,17 @@ from selfsim.search.verify import Verifier
 log = logging.getLogger(__name__)
 
 #: Pairs that local features cannot confirm are searched for a crop or rescale of one
-#: in the other when their embeddings are at least this similar (a cost bound; the
-#: search and the agreement decide). On ``benchmarks/dedup_quality.py`` seed 1, crops
-#: of smooth photos scored 0.88-0.95 and unrelated smooth photos up to 0.79.
-CROP_SEARCH_SIMILARITY = 0.75
+#: in the other when their embeddings are at least this similar (a bound on the cost;
+#: the search and the agreement decide). On ``benchmarks/dedup_quality.py`` seed 1,
+#: crops of smooth photos scored 0.88-0.95, and with ``--hard`` (crops keeping 20-40 %,
+#: a logo) 0.61-0.76: the candidate floor itself.
+CROP_SEARCH_SIMILARITY = 0.6
 #: A crop search counts only when the aligned pictures correlate at least this well.
-#: Seed 1 of ``benchmarks/dedup_quality.py``: copies of smooth photos (crops, resizes,
-#: a colour filter) 0.989-1.0, the best placements between candidate pairs of
-#: different photos 0.73 at most. Captions lower it: 0.78-0.99 for captioned copies of
-#: that seed's 12 smooth photos, whose best placements in one another reach 0.87
-#: (pairs of cosine 0.79 at most, which the agreement then has to reject).
-MIN_CROP_NCC = 0.8
+#: Seed 1 of ``benchmarks/dedup_quality.py``: copies that local features could not
+#: confirm 0.985-1.0 (0.925-1.0 with ``--hard``); the best placements between any two
+#: of that seed's 12 smooth photos and 4 generated smooth pictures 0.88 at most.
+#: Captioned copies of smooth photos (0.78-0.99) are the price.
+MIN_CROP_NCC = 0.9
 #: A geometric match whose inliers span less of either picture than this (the same
 #: caption on two different pictures: 0.02) confirms nothing. Wallpapers with texture
 #: in one corner only reach 0.07 for true copies, so the floor is low.
