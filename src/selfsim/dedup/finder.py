@@ -27,10 +27,11 @@ from selfsim.data.reader import read_image
 from selfsim.dedup.agreement import SIDE, agreement
 from selfsim.dedup.clusters import centre_groups
 from selfsim.dedup.crops import find_crop
-from selfsim.dedup.graph import neighbour_graph
+from selfsim.dedup.graph import source_graph
 from selfsim.dedup.groups import DuplicateGroup, group_of
 from selfsim.dedup.keeper import keeper_rank
 from selfsim.dedup.pixels import fold_same_pixels
+from selfsim.dedup.sources import CatalogVectors
 from selfsim.errors import ImageReadError, SelfsimError
 from selfsim.index.catalog import ImageRecord
 from selfsim.index.index import Index
@@ -98,10 +99,8 @@ def find_duplicates(
         by_sha.setdefault(r.sha256, []).append(r)
     for same in by_sha.values():
         twins[min(same, key=keeper_rank).id] = same
-    ids, xb = index.catalog.vectors(index.model.dim)
-    keep = np.isin(ids, np.fromiter(twins, np.int64, len(twins)))
-    edges = neighbour_graph(ids[keep], xb[keep], options.neighbours, options.min_similarity)
-    del xb
+    representatives = CatalogVectors(index.catalog, index.model.dim, np.fromiter(twins, np.int64, len(twins)))
+    edges = source_graph(representatives, options.neighbours, options.min_similarity)  # read through, never all loaded
     edges, twins = fold_same_pixels(edges, twins, records)
     verifier = Verifier(index, matcher)
     near: list[tuple[int, int, float]] = []
