@@ -11,14 +11,11 @@ copy) contribute a single picture, so correct matches are never counted as error
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from selfsim.data.edits import EDITS, make_copy
-from selfsim.data.reader import read_image
 from selfsim.data.samples import opencv_data, photo_files
+from selfsim.eval.copyset import CopySet, build_copy_set
 
 # One picture per scene; synthetic drawings, charts and logos left out.
 OPENCV_PICTURES = [
@@ -29,8 +26,6 @@ OPENCV_PICTURES = [
     "pca_test1.jpg", "rubberwhale1.png", "smarties.png", "squirrel_cls.jpg", "starry_night.jpg",
     "stuff.jpg", "sudoku.png", "text_defocus.jpg", "imageTextN.png",
 ]
-EDIT_NAMES = [*EDITS, "chain"]
-MAX_SIDE = 1024
 
 
 def source_pictures() -> list[Path]:
@@ -39,50 +34,28 @@ def source_pictures() -> list[Path]:
     return photos + [data / name for name in OPENCV_PICTURES]
 
 
-def _load(path: Path) -> Image.Image:
-    img = read_image(path)
-    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    return img
+def copy_set(out: Path, seed: int = 0, copies_per_picture: int = 2) -> CopySet:
+    """The set in ``out`` (``refs/``, ``queries/``, ``copyset.json``), made by the same
+    function as ``selfsim eval`` (:func:`selfsim.eval.copyset.build_copy_set`)."""
+    return build_copy_set(source_pictures(), out, seed=seed, copies=copies_per_picture)
 
 
 def build(out: Path, seed: int = 0, copies_per_picture: int = 2) -> dict[str, str | None]:
-    """Write ``out/refs``, ``out/queries`` and ``out/truth.json``; returns the truth.
-
-    The truth maps each query file name to its reference file name, or None.
-    """
-    truth_file = out / "truth.json"
-    if truth_file.exists():
-        return json.loads(truth_file.read_text())["truth"]
-    rng = np.random.default_rng(seed)
-    sources = source_pictures()
-    order = rng.permutation(len(sources))
-    n_ref = round(len(sources) * 2 / 3)
-    (out / "refs").mkdir(parents=True, exist_ok=True)
-    (out / "queries").mkdir(parents=True, exist_ok=True)
-    pictures = [_load(sources[i]) for i in order]
-    names = [f"pic{j:03d}.jpg" for j in range(len(pictures))]
-    truth: dict[str, str | None] = {}
-    edits: dict[str, str] = {}
-    q = 0
-    for j, img in enumerate(pictures):
-        if j < n_ref:
-            img.save(out / "refs" / names[j], quality=92)
-        for c in range(copies_per_picture):
-            name = EDIT_NAMES[(j * copies_per_picture + c) % len(EDIT_NAMES)]
-            # The background of a pasted copy is never an indexed picture: a query that
-            # shows two indexed pictures would have two right answers.
-            pool = [k for k in range(n_ref, len(pictures)) if k != j]
-            other = pictures[pool[int(rng.integers(len(pool)))]]
-            edited, desc = make_copy(img, name, rng, other)
-            qname = f"q{q:04d}.jpg"
-            edited.save(out / "queries" / qname, quality=90)
-            truth[qname] = names[j] if j < n_ref else None
-            edits[qname] = desc
-            q += 1
-    sources_used = {names[j]: str(sources[i]) for j, i in enumerate(order)}
-    truth_file.write_text(json.dumps({"truth": truth, "edits": edits, "sources": sources_used}, indent=1))
-    return truth
+    """Make the set; returns query file name -> reference file name, or None."""
+    return copy_set(out, seed, copies_per_picture).truth
 
 
 def edits_of(out: Path) -> dict[str, str]:
-    return json.loads((out / "truth.json").read_text())["edits"]
+    return json.loads((out / "copyset.json").read_text())["edits"]
+
+
+def source_folder(out: Path) -> Path:
+    """The source pictures copied into one folder, named so that sorting keeps their
+    order: ``selfsim eval`` on it with the same seed makes the very same set."""
+    out.mkdir(parents=True, exist_ok=True)
+    sources = source_pictures()
+    for i, src in enumerate(sources):
+        dest = out / f"{i:04d}-{src.name}"
+        if not dest.exists():
+            shutil.copyfile(src, dest)
+    return out

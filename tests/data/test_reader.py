@@ -125,6 +125,20 @@ def test_alpha_is_composited_onto_white(tmp_path: Path) -> None:
     assert np.abs(out - np.array([[[255] * 3, [0] * 3, [177] * 3]])).max() <= 1
 
 
+def test_keep_alpha_returns_the_transparency_itself(tmp_path: Path) -> None:
+    rgba = np.array([[[255, 0, 0, 0], [255, 0, 0, 255], [0, 0, 200, 64]]], dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    out = read_image(tmp_path / "a.png", keep_alpha=True)
+    assert out.mode == "RGBA" and np.array_equal(np.asarray(out), rgba)
+    pal = Image.fromarray(np.array([[0, 1]], dtype=np.uint8), "P")
+    pal.putpalette([9, 9, 9, 0, 255, 0] + [0] * 762)
+    pal.save(tmp_path / "p.png", transparency=0)
+    assert np.array_equal(np.asarray(read_image(tmp_path / "p.png", keep_alpha=True)),
+                          np.array([[[9, 9, 9, 0], [0, 255, 0, 255]]], dtype=np.uint8))
+    Image.fromarray(rgba[..., :3]).save(tmp_path / "rgb.png")
+    assert read_image(tmp_path / "rgb.png", keep_alpha=True).mode == "RGB"  # nothing to keep
+
+
 def test_palette_with_a_transparent_entry(tmp_path: Path) -> None:
     idx = np.array([[0, 1, 2], [2, 1, 0]], dtype=np.uint8)
     pal = Image.fromarray(idx, "P")

@@ -9,6 +9,7 @@ import pytest
 
 from selfsim.dedup import DuplicateGroup, apply_moves, choose_keeper, exact_groups, plan_moves
 from selfsim.dedup.groups import group_of
+from selfsim.errors import SelfsimError
 from selfsim.index.catalog import ImageRecord
 
 
@@ -113,3 +114,37 @@ def test_moves_across_file_systems_copy_then_remove(tmp_path: Path, monkeypatch:
     assert len(report.moved) == 2 and not report.skipped
     assert (tmp_path / "aside" / "trip" / "copy.jpg").read_bytes() == b"C" * 40
     assert not list((tmp_path / "aside").rglob(".*partial"))
+
+
+def test_files_already_set_aside_stay_and_are_never_kept_instead(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    aside = photos / "dupes"  # the target inside the folder searched
+    (aside / "trip").mkdir(parents=True)
+    for name, data in (("keep.jpg", b"K" * 50), ("copy.jpg", b"D" * 30), ("dupes/trip/big.jpg", b"B" * 90),
+                       ("dupes/copy.jpg", b"D" * 30)):
+        (photos / name).write_bytes(data)
+    members = [rec(1, str(photos / "dupes/trip/big.jpg"), size=90), rec(2, str(photos / "keep.jpg"), size=50),
+               rec(3, str(photos / "copy.jpg"), size=30), rec(4, str(photos / "dupes/copy.jpg"), size=30)]
+    group = group_of("near", members, 0.9)
+    assert group.keeper == str(photos / "dupes/trip/big.jpg")  # the best member was set aside last time
+    plan = plan_moves([group], aside, [photos])
+    assert [(Path(m.source).name, Path(m.target).relative_to(aside).as_posix(), Path(m.keeper).name) for m in plan] \
+        == [("copy.jpg", "copy (1).jpg", "keep.jpg")]
+    apply_moves(plan)
+    assert apply_moves(plan_moves([group], aside, [photos])).moved == []  # again: nothing more to move
+    assert sorted(p.relative_to(photos).as_posix() for p in photos.rglob("*.jpg")) == [
+        "dupes/copy (1).jpg", "dupes/copy.jpg", "dupes/trip/big.jpg", "keep.jpg"]
+
+
+def test_a_target_holding_a_searched_folder_is_refused(tmp_path: Path) -> None:
+    photos, group = _folder(tmp_path)
+    for target in (photos, tmp_path):
+        with pytest.raises(SelfsimError, match="it holds"):
+            plan_moves([group], target, [photos])
+
+
+def test_a_folder_named_through_a_link_keeps_relative_paths(tmp_path: Path) -> None:
+    photos, group = _folder(tmp_path)  # members are stored by their real paths, as the index does
+    (tmp_path / "link").symlink_to(photos)
+    plan = plan_moves([group], tmp_path / "aside", [tmp_path / "link"])
+    assert [Path(m.target).relative_to(tmp_path / "aside").as_posix() for m in plan] == ["trip/copy.jpg", "copy.jpg"]

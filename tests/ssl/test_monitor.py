@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from selfsim.data.files import find_images
-from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, split_holdout
+from selfsim.eval.probe import CopyRetrievalProbe
+from selfsim.ssl.monitor import Quality, split_holdout
 
 
 def test_default_encoder_finds_edited_copies_and_ignores_unindexed_ones(photo_dir: Path, encoder) -> None:
@@ -28,7 +30,7 @@ def test_the_probe_indexes_a_fixed_sample_of_big_folders(tmp_path: Path) -> None
     sys.path.insert(0, str(Path(__file__).parents[1]))
     from conftest import picture_folder
 
-    from selfsim.ssl import monitor
+    from selfsim.eval import probe as monitor
 
     files = sorted(picture_folder(tmp_path / "imgs", 12, (32, 32)).iterdir())
     old, monitor.MAX_INDEXED = monitor.MAX_INDEXED, 5
@@ -68,7 +70,8 @@ def test_training_reports_quality_before_and_after_each_epoch(tmp_path: Path) ->
     folder = picture_folder(tmp_path / "imgs", 20, (48, 48))
     seen: list[Quality] = []
     cfg = TrainConfig(method="simclr", epochs=2, batch_size=8, input_size=32, workers=0, holdout=4)
-    result = train(cfg, clean([folder]), tmp_path / "m", progress=False, on_quality=seen.append)
+    result = train(cfg, clean([folder]), tmp_path / "m", progress=False, on_quality=seen.append,
+                   probe=partial(CopyRetrievalProbe, seed=cfg.seed, side=64))
     assert [q.epoch for q in seen] == [0, 1, 2] and all(q.pictures == 16 and q.distractors == 4 for q in seen)
     assert result.images == 16 and result.steps == 4  # 16 training pictures, batches of 8
     info = load_encoder(str(tmp_path / "m"), device="cpu").config.info
@@ -81,7 +84,7 @@ def test_the_probe_makes_copies_with_the_users_edits(tmp_path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).parents[1]))
     from conftest import picture_folder
 
-    from selfsim.ssl.monitor import MONITOR_EDITS
+    from selfsim.eval.probe import MONITOR_EDITS
 
     files = sorted(picture_folder(tmp_path / "imgs", 4, (48, 48)).iterdir())
     assert CopyRetrievalProbe(files, edits=["jpeg", "paste", "crop"]).edits == ("crop", "jpeg")

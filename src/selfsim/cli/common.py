@@ -6,13 +6,20 @@ import argparse
 import logging
 import os
 import sys
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from tqdm import tqdm
 
 from selfsim.data.reader import DEFAULT_MAX_PIXELS
+from selfsim.display import display_path
+from selfsim.errors import IndexDamagedError
+from selfsim.index import Index, is_index
+from selfsim.index.index import model_ref
+from selfsim.index.rebuild import set_aside
+from selfsim.models import Embedder, load_embedder
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -27,28 +34,6 @@ def say(message: str) -> None:
 
 def progress(total: int, desc: str, quiet: bool) -> tqdm:
     return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, disable=quiet or None, dynamic_ncols=True)
-
-
-def display_path(path: str | os.PathLike[str]) -> str:
-    """A path as one honest line of terminal text.
-
-    Bytes that are not UTF-8 (lone surrogates after ``os.fsdecode``) show as ``\\xNN``;
-    control characters (a newline in a name would forge a line) and invisible format
-    characters (bidi overrides would disguise a name) as ``\\uNNNN``. JSON output keeps
-    the exact name instead.
-    """
-    out = []
-    for ch in os.fspath(path):
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's escape of a byte that is not UTF-8
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch == "\\":
-            out.append("\\\\")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def report_skipped(skipped: Sequence[tuple[str, str]], quiet: bool) -> None:
@@ -115,3 +100,58 @@ def configure_logging(verbose: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+@dataclass(frozen=True)
+class OpenedIndex:
+    """An index open for writing, the encoder that fills it, and whether it was there before."""
+
+    index: Index
+    encoder: Embedder
+    existed: bool
+
+
+def open_or_create_index(
+    folder: str | os.PathLike[str],
+    model: str | None = None,
+    weights: str | None = None,
+    kind: str | None = None,
+    rebuild: bool = False,
+) -> OpenedIndex:
+    """The index at ``folder`` opened for writing, or a new one, with its encoder.
+
+    An existing index is filled by its own model unless ``model`` names another,
+    which must then be the same model (with ``rebuild`` anything goes: everything is
+    re-embedded, and a damaged catalog is set aside first). ``kind`` switches an
+    existing index to another vector file, or makes a new one of that kind.
+    """
+    index = _open_existing(Path(folder), rebuild)
+    if index is None:
+        encoder = load_embedder(model or "default", weights=weights)
+        return OpenedIndex(Index.create(folder, model_ref(encoder), kind=kind or "auto"), encoder, False)
+    try:
+        spec = index.model.spec
+        encoder = load_embedder(model or spec.get("model") or "default",
+                                weights=weights if model else (weights or spec.get("weights")))
+        if not rebuild:
+            index.check_model(model_ref(encoder))
+        if kind is not None:
+            index.set_store_kind(kind)
+    except BaseException:
+        index.close()
+        raise
+    return OpenedIndex(index, encoder, True)
+
+
+def _open_existing(folder: Path, rebuild: bool) -> Index | None:
+    """The existing index, or None; with ``rebuild`` a damaged catalog is set aside."""
+    if not is_index(folder):
+        return None
+    try:
+        return Index.open(folder, writable=True)
+    except IndexDamagedError:
+        if not rebuild:
+            raise
+    moved = set_aside(folder)
+    say(f"the damaged catalog was moved to {display_path(moved)}; making a new one")
+    return None

@@ -7,13 +7,20 @@ import json
 import tempfile
 from pathlib import Path
 
-from selfsim.cli.common import add_common_args, display_path, progress, report_skipped, say
+from selfsim.cli.common import (
+    add_common_args,
+    display_path,
+    open_or_create_index,
+    progress,
+    report_skipped,
+    say,
+)
 from selfsim.dedup.finder import DedupOptions, find_duplicates
-from selfsim.dedup.moves import apply_moves, plan_moves
+from selfsim.dedup.groups import KINDS, DuplicateGroup
+from selfsim.dedup.moves import apply_moves, check_target, plan_moves
+from selfsim.dedup.report import make_thumbnails, write_html_report
 from selfsim.errors import SelfsimError
-from selfsim.index import Index, is_index, sync
-from selfsim.index.index import model_ref
-from selfsim.models import load_embedder
+from selfsim.index import Index, sync
 
 HELP = "find exact copies and near-duplicates (nothing is moved unless you say so)"
 EPILOG = """examples:
@@ -22,13 +29,16 @@ EPILOG = """examples:
   selfsim dedup --index pics.idx --json             # an existing index, for scripts
   selfsim dedup ~/Pictures --move-to ~/dupes        # dry run: what would be moved where
   selfsim dedup ~/Pictures --move-to ~/dupes --yes  # move all but each group's keeper
+  selfsim dedup ~/Pictures --html dupes.html        # also a page of thumbnails to look at
 
-kinds: exact (same bytes), near (a resized, re-encoded, cropped, filtered or captioned
-copy: confirmed by local features and by agreeing once aligned), similar (another shot
-of the same scene; only with --similar, never moved).
+kinds: exact (same bytes, or the same pixels in another file: PNG and lossless WebP),
+near (a resized, re-encoded, cropped, filtered or captioned copy: confirmed by local
+features and by agreeing once aligned), similar (another shot of the same scene; only
+with --similar, never moved).
 The keeper is the member with the most pixels, then the largest file, then the oldest.
 --json prints {"groups": [{"kind", "keeper", "members", "score"}, ...]}, members
-including the keeper. Moves keep paths relative to PATH and never overwrite."""
+including the keeper. Moves keep paths relative to PATH and never overwrite; a --move-to
+folder inside PATH is left out of the search, so running again moves nothing more."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="embedding similarity a pair needs to be checked at all (default: %(default)s)")
     p.add_argument("--move-to", metavar="DIR", help="move every member but the keeper here (a dry run without --yes)")
     p.add_argument("--yes", action="store_true", help="with --move-to: really move")
+    p.add_argument("--html", metavar="FILE", help="also write a report with thumbnails to FILE (one HTML file)")
     add_common_args(p)
     p.set_defaults(run=run)
 
@@ -51,7 +62,25 @@ def run(args: argparse.Namespace) -> int:
         raise SelfsimError("give folders to look in, an --index, or both")
     if args.yes and not args.move_to:
         raise SelfsimError("--yes goes with --move-to")
-    options = DedupOptions(min_similarity=args.min_similarity, similar=args.similar)
+    if args.html:  # these before the long part, not after it
+        _check_report_path(Path(args.html))
+    if args.move_to:
+        check_target(args.move_to, args.paths)
+    groups = _find(args, DedupOptions(min_similarity=args.min_similarity, similar=args.similar))
+    _print(groups, args.json)
+    thumbnails = None
+    if args.html:  # made before any move, while every file is where it was found
+        bar = progress(sum(len(g.members) for g in groups), "thumbnails", args.quiet)
+        thumbnails = make_thumbnails(groups, max_pixels=args.max_pixels, on_progress=bar.update)
+        bar.close()
+    moved = _move(groups, args) if args.move_to else {}
+    if thumbnails is not None:
+        write_html_report(args.html, groups, thumbnails, moved)
+        say(f"report written to {display_path(args.html)}")
+    return 0
+
+
+def _find(args: argparse.Namespace, options: DedupOptions) -> list[DuplicateGroup]:
     with tempfile.TemporaryDirectory(prefix="selfsim-dedup-") as scratch:
         folder = Path(args.index) if args.index else Path(scratch) / "index"
         if args.paths:
@@ -66,40 +95,48 @@ def run(args: argparse.Namespace) -> int:
             groups = find_duplicates(index, options, on_plan=plan, on_progress=lambda n: bar.update(n) if bar else None)
             if bar is not None:
                 bar.close()
-    if args.json:
+    return groups
+
+
+def _print(groups: list[DuplicateGroup], as_json: bool) -> None:
+    if as_json:
         print(json.dumps({"groups": [g.to_json_dict() for g in groups]}, allow_nan=False))
-    else:
-        for g in groups:
-            print(f"{g.kind} ({len(g.members)} pictures, score {g.score:.2f})")
-            for member in g.members:
-                print(f"  {'keep' if member == g.keeper else '    '}  {display_path(member)}")
-        say(f"{len(groups)} group(s): " + ", ".join(
-            f"{sum(g.kind == k for g in groups)} {k}" for k in ("exact", "near", "similar")))
-    if args.move_to:
-        movable = [g for g in groups if g.kind != "similar"]
-        moves = plan_moves(movable, args.move_to, args.paths or [])
-        if not args.yes:
-            for move in moves:
-                say(f"would move {display_path(move.source)} -> {display_path(move.target)}")
-            say(f"dry run: {len(moves)} file(s) would be moved; add --yes to move them")
-        else:
-            report = apply_moves(moves)
-            report_skipped(report.skipped, args.quiet)
-            say(f"moved {len(report.moved)} file(s) to {display_path(args.move_to)}")
-    return 0
+        return
+    for g in groups:
+        print(f"{g.kind} ({len(g.members)} pictures, score {g.score:.2f})")
+        for member in g.members:
+            print(f"  {'keep' if member == g.keeper else '    '}  {display_path(member)}")
+    say(f"{len(groups)} group(s): " + ", ".join(f"{sum(g.kind == k for g in groups)} {k}" for k in KINDS))
+
+
+def _move(groups: list[DuplicateGroup], args: argparse.Namespace) -> dict[str, str]:
+    """Moves (or a dry run of them); returns where each moved file went."""
+    movable = [g for g in groups if g.kind != "similar"]
+    moves = plan_moves(movable, args.move_to, args.paths or [])
+    if not args.yes:
+        for move in moves:
+            say(f"would move {display_path(move.source)} -> {display_path(move.target)}")
+        say(f"dry run: {len(moves)} file(s) would be moved; add --yes to move them")
+        return {}
+    report = apply_moves(moves)
+    report_skipped(report.skipped, args.quiet)
+    say(f"moved {len(report.moved)} file(s) to {display_path(args.move_to)}")
+    return {m.source: m.target for m in report.moved}
+
+
+def _check_report_path(path: Path) -> None:
+    if path.is_dir():
+        raise SelfsimError(f"--html {display_path(path)} is a folder; give a file name such as report.html")
+    if not path.parent.is_dir():
+        raise SelfsimError(f"--html: folder {display_path(path.parent)} does not exist; make it first")
 
 
 def _index(folder: Path, args: argparse.Namespace) -> None:
-    if is_index(folder):
-        index = Index.open(folder, writable=True)
-        spec = index.model.spec
-        encoder = load_embedder(spec.get("model") or "default", weights=spec.get("weights"))
-    else:
-        encoder = load_embedder("default")
-        index = Index.create(folder, model_ref(encoder))
-    with index:
+    opened = open_or_create_index(folder)
+    with opened.index as index:
         bar = progress(0, "embedding", args.quiet)
-        report = sync(index, encoder, args.paths, max_pixels=args.max_pixels,
+        report = sync(index, opened.encoder, args.paths, max_pixels=args.max_pixels,
+                      exclude=[args.move_to] if args.move_to else [],  # what was set aside stays aside
                       on_plan=lambda n: bar.reset(total=n), on_progress=bar.update)
         bar.close()
     report_skipped([(s.path, s.reason) for s in report.skipped], args.quiet)

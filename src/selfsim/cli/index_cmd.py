@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from selfsim.cli.common import (
     add_common_args,
     add_model_args,
     display_path,
+    open_or_create_index,
     progress,
     report_skipped,
     say,
 )
-from selfsim.errors import IndexDamagedError, NoImagesError
-from selfsim.index import Index, is_index, sync
-from selfsim.index.index import model_ref
-from selfsim.index.rebuild import rebuild, set_aside
+from selfsim.errors import NoImagesError
+from selfsim.index import sync
+from selfsim.index.rebuild import rebuild
 from selfsim.index.store import STORE_KINDS
-from selfsim.models import load_embedder
 
 HELP = "index folders of images (only new or changed files are embedded)"
 EPILOG = """examples:
@@ -65,40 +63,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _open(args: argparse.Namespace) -> Index | None:
-    """The existing index, or None; with --rebuild a damaged catalog is set aside."""
-    if not is_index(args.index):
-        return None
-    try:
-        return Index.open(args.index, writable=True)
-    except IndexDamagedError:
-        if not args.rebuild:
-            raise
-    moved = set_aside(Path(args.index))
-    say(f"the damaged catalog was moved to {display_path(moved)}; making a new one")
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    index = _open(args)
-    existing = index is not None
-    if index is not None:
-        try:
-            spec = index.model.spec
-            model = args.model or spec.get("model") or "default"
-            weights = args.weights if args.model else (args.weights or spec.get("weights"))
-            encoder = load_embedder(model, weights=weights)
-            if not args.rebuild:
-                index.check_model(model_ref(encoder))
-            if args.type is not None:
-                index.set_store_kind(args.type)
-        except BaseException:
-            index.close()
-            raise
-    else:
-        encoder = load_embedder(args.model or "default", weights=args.weights)
-        index = Index.create(args.index, model_ref(encoder), kind=args.type or "auto")
+    opened = open_or_create_index(args.index, args.model, args.weights, args.type, args.rebuild)
+    index, encoder = opened.index, opened.encoder
     bar = None
 
     def on_plan(n: int) -> None:
@@ -112,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     options = dict(batch_size=args.batch_size, max_pixels=args.max_pixels, verify_content=args.verify_content,
                    on_plan=on_plan, on_progress=on_progress)
     with index:
-        if args.rebuild and existing:
+        if args.rebuild and opened.existed:
             report = rebuild(index, encoder, args.paths, **options)
         else:
             report = sync(index, encoder, args.paths, prune=args.prune, **options)

@@ -18,6 +18,7 @@ from selfsim.cli import (
     calibrate_cmd,
     check_cmd,
     dedup_cmd,
+    eval_cmd,
     export_cmd,
     index_cmd,
     match_cmd,
@@ -44,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"selfsim {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (index_cmd, search_cmd, match_cmd, dedup_cmd, calibrate_cmd, train_cmd, export_cmd, check_cmd):
+    for module in (index_cmd, search_cmd, match_cmd, dedup_cmd, eval_cmd, calibrate_cmd, train_cmd, export_cmd,
+                   check_cmd):
         module.add_parser(sub)
     return parser
 

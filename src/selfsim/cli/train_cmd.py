@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 from selfsim.cli.common import add_common_args, progress, report_skipped, say
@@ -108,8 +109,11 @@ def run(args: argparse.Namespace) -> int:
     report_skipped([(d.path, d.reason) for d in data.dropped], args.quiet)
     from tqdm import tqdm
 
+    from selfsim.eval.probe import CopyRetrievalProbe
+
+    probe = partial(CopyRetrievalProbe, seed=cfg.seed, side=max(2 * cfg.input_size, 64), edits=cfg.copy_edits)
     result = train(cfg, data, out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
-                   on_quality=lambda q: tqdm.write(str(q), file=sys.stderr), on_message=say)
+                   probe=probe, on_quality=lambda q: tqdm.write(str(q), file=sys.stderr), on_message=say)
     say(f"wrote {result.out}: {result.steps} step{'' if result.steps == 1 else 's'} ({result.steps_this_run} in this run, "
         f"{result.seconds / 60:.1f} min, {result.images_per_second:.0f} images/s)")
     return 0

@@ -51,8 +51,9 @@ def _registered(formats: tuple[str, ...]) -> tuple[str, ...]:
 ALLOWED_FORMATS: tuple[str, ...] = _registered(_BASE_FORMATS + _optional_formats())
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to 8-bit RGB deterministically."""
+def _to_rgb(img: Image.Image, keep_alpha: bool = False) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB deterministically (RGBA with ``keep_alpha``
+    when the image has transparency)."""
     mode = img.mode
     if mode == "RGB":
         return img
@@ -70,6 +71,8 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         return Image.fromarray(arr8, "L").convert("RGB")
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
+        if keep_alpha:
+            return rgba
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     # CMYK, YCbCr, LAB, HSV, L, 1: Pillow's own conversions are deterministic.
@@ -103,6 +106,7 @@ def read_image(
     *,
     min_side: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    keep_alpha: bool = False,
 ) -> Image.Image:
     """Read an image file as an 8-bit RGB Pillow image.
 
@@ -113,10 +117,13 @@ def read_image(
             (1/2, 1/4, 1/8), other formats are reduced by an integer factor (box
             filter) after decoding. The same call gives the same pixels every time.
         max_pixels: refuse images with more pixels than this, before decoding.
+        keep_alpha: an image with transparency comes back as RGBA, not composited
+            onto white (to tell pictures apart that differ only in transparency).
 
     Returns:
-        An RGB image with EXIF orientation applied; ``info[ORIGINAL_SIZE]`` is the
-        file's own size (as shown), whatever size it was read at.
+        An RGB image (RGBA only with ``keep_alpha``) with EXIF orientation applied;
+        ``info[ORIGINAL_SIZE]`` is the file's own size (as shown), whatever size it
+        was read at.
 
     Raises:
         ImageReadError: the file is missing, not an allowed image format, too large,
@@ -164,7 +171,7 @@ def read_image(
             if min_side is not None and out.mode in _REDUCIBLE:
                 out = _shrink(out, min_side)
             out = ImageOps.exif_transpose(out) or out
-            rgb = _to_rgb(out)
+            rgb = _to_rgb(out, keep_alpha)
             if min_side is not None:
                 rgb = _shrink(rgb, min_side)
             rgb = rgb.copy() if rgb is img else rgb

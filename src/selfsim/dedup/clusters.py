@@ -1,11 +1,14 @@
 """Grouping confirmed duplicate pairs without chaining.
 
 Connected components chain: A copies B's corner, B shares a scene with C, and A and
-C land in one group though nothing links them. Here every group has a centre (its
-best keeper candidate) and a picture joins a group only through a confirmed pair
-with that centre; two groups merge only when their centres are themselves a pair.
-Pairs are taken strongest first, so each picture goes to the centre it is most
-surely a copy of.
+C land in one group though nothing links them. Here every member of a group is a
+confirmed pair with the group's centre. Two groups merge only when one member of
+the two can be that centre for all: a confirmed pair with every other member, and
+with the most pixels among them (so a small picture holding parts of two large ones,
+a collage, never gathers them). Among such candidates the best keeper wins; an
+original beats its captioned copy of the same size, which a crop of the original
+may not match. Pairs are taken strongest first, so each picture goes to the centre
+it is most surely a copy of.
 """
 
 from __future__ import annotations
@@ -36,23 +39,27 @@ def centre_groups(
     def pair(i: int, j: int) -> float | None:
         return linked.get((min(i, j), max(i, j)))
 
+    def pixels(i: int) -> int:
+        return records[i].width * records[i].height
+
     for a, b, _ in sorted(pairs, key=lambda t: -t[2]):
         ca, cb = centre.get(a, a), centre.get(b, b)
         if ca == cb:
             continue
-        if pair(ca, cb) is None:
-            continue  # the two centres are not copies of each other: no chaining
-        keep, other = (ca, cb) if rank(ca) <= rank(cb) else (cb, ca)
-        moving = members.pop(other, [other])
-        if any(pair(keep, m) is None for m in moving if m != other):
-            members[other] = moving  # some of the other group are not copies of this centre
-            continue
-        group = members.setdefault(keep, [keep])
-        group.extend(moving)
-        for m in moving:
+        union = members.get(ca, [ca]) + members.get(cb, [cb])
+        most = max(pixels(m) for m in union)
+        fits = [c for c in union if pixels(c) == most and all(pair(c, m) is not None for m in union if m != c)]
+        if not fits:
+            continue  # no picture is a copy of all the others: no chaining
+        keep = min(fits, key=rank)
+        members.pop(ca, None)
+        members.pop(cb, None)
+        members[keep] = union
+        for m in union:
             centre[m] = keep
-        centre[keep] = keep
-        joined = [pair(keep, m) for m in moving]
-        weakest[keep] = min([weakest.get(keep, 1.0), weakest.pop(other, 1.0), *[x for x in joined if x is not None]])
+        joined = [pair(keep, m) for m in union if m != keep]
+        weakest.pop(ca, None)
+        weakest.pop(cb, None)
+        weakest[keep] = min(x for x in joined if x is not None)
     out = [(sorted(ids, key=rank), weakest[c]) for c, ids in members.items() if len(ids) > 1]
     return sorted(out, key=lambda g: (-len(g[0]), rank(g[0][0])))

@@ -16,9 +16,9 @@ class DuplicateGroup:
     """Pictures that are copies of one another.
 
     Attributes:
-        kind: ``exact`` (same bytes), ``near`` (edited copies: resized, re-encoded,
-            cropped, filtered, watermarked) or ``similar`` (different shots of one
-            scene, reported only on request).
+        kind: ``exact`` (same bytes, or the same pixels in another file), ``near``
+            (edited copies: resized, re-encoded, cropped, filtered, watermarked) or
+            ``similar`` (different shots of one scene, reported only on request).
         keeper: the member to keep (:func:`~selfsim.dedup.keeper.choose_keeper`).
         members: every member's path, the keeper first, then best to worst.
         score: how sure the grouping is, 1.0 for exact copies.

@@ -5,7 +5,8 @@ just that); ``apply_moves`` carries the plan out. A move never overwrites: a nam
 taken in the target folder gets `` (1)``, `` (2)``... and the new file is linked into
 place with ``os.link``, which fails rather than replace anything. The source is
 removed only once the copy is complete; if it cannot be removed, the copy is
-taken back. A group whose keeper has vanished since is left alone entirely.
+taken back. A group whose keeper has vanished since is left alone entirely, and a
+file already in the target folder stays there, so a second run moves nothing more.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from selfsim.dedup.groups import DuplicateGroup
+from selfsim.errors import SelfsimError
 
 
 @dataclass(frozen=True)
@@ -42,17 +44,42 @@ def plan_moves(
     groups: Sequence[DuplicateGroup], target_dir: str | os.PathLike[str], roots: Sequence[str | os.PathLike[str]]
 ) -> list[PlannedMove]:
     """Where each non-keeper would go: ``target_dir`` plus its path relative to the
-    folder it was found in (``roots``; with several roots, under each root's name)."""
+    folder it was found in (``roots``; with several roots, under each root's name).
+
+    A member already inside ``target_dir`` (set aside by an earlier run) stays where
+    it is and is never kept in place of one outside it: each group is planned with
+    its best member outside the target as keeper.
+
+    Raises:
+        SelfsimError: ``target_dir`` is one of ``roots`` or holds one
+            (:func:`check_target`).
+    """
+    check_target(target_dir, roots)
     target = Path(os.path.abspath(target_dir))
-    bases = sorted((os.path.abspath(r) for r in roots), key=len, reverse=True)
+    targets = {str(target), os.path.realpath(target)}
+    bases = sorted({p for r in roots for p in (os.path.abspath(r), os.path.realpath(r))}, key=len, reverse=True)
     taken: set[str] = set()
     plan = []
     for g in groups:
-        for member in g.members[1:]:
-            dst = _unique(target / _relative(member, bases, several=len(bases) > 1), taken)
+        outside = [m for m in g.members if not any(_under(m, t) for t in targets)]
+        for member in outside[1:]:
+            dst = _unique(target / _relative(member, bases, several=len(roots) > 1), taken)
             taken.add(str(dst))
-            plan.append(PlannedMove(member, str(dst), g.keeper))
+            plan.append(PlannedMove(member, str(dst), outside[0]))
     return plan
+
+
+def check_target(target_dir: str | os.PathLike[str], roots: Sequence[str | os.PathLike[str]]) -> None:
+    """Refuse a target folder that is one of ``roots`` or holds one.
+
+    Raises:
+        SelfsimError: duplicates would land among the pictures searched.
+    """
+    targets = {os.path.abspath(target_dir), os.path.realpath(target_dir)}
+    for root in roots:
+        if any(_under(p, t) for p in (os.path.abspath(root), os.path.realpath(root)) for t in targets):
+            raise SelfsimError(f"cannot move duplicates to {target_dir}: it holds {root}, which is searched; "
+                               f"choose a folder apart from it or inside it")
 
 
 def apply_moves(plan: Sequence[PlannedMove]) -> MoveReport:
@@ -74,9 +101,14 @@ def apply_moves(plan: Sequence[PlannedMove]) -> MoveReport:
     return report
 
 
+def _under(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or inside it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def _relative(path: str, bases: list[str], several: bool) -> Path:
     for base in bases:
-        if path.startswith(base.rstrip(os.sep) + os.sep):
+        if path != base and _under(path, base):
             rel = Path(path[len(base.rstrip(os.sep)) + 1 :])
             return Path(os.path.basename(base)) / rel if several else rel
     return Path(path.lstrip(os.sep))  # outside every root: its whole path below the target

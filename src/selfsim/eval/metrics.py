@@ -30,8 +30,10 @@ class CopyDetectionMetrics:
         number of queries that have an original in the index.
     recall_at_1: share of those queries whose top hit is their original.
     recall_at_p90: largest recall reachable by one threshold at precision >= 0.9.
-    threshold_at_p90: that threshold (None if precision 0.9 is never reached).
+    threshold_at_p90: that threshold: accept top hits scoring at least this much
+        (None if precision 0.9 is never reached).
     n_queries, n_positives: queries in all, and queries with an original.
+    recall_at_p99, threshold_at_p99: the same at precision >= 0.99.
     """
 
     micro_ap: float
@@ -40,6 +42,8 @@ class CopyDetectionMetrics:
     threshold_at_p90: float | None
     n_queries: int
     n_positives: int
+    recall_at_p99: float = 0.0
+    threshold_at_p99: float | None = None
 
 
 def _ranked(predictions: Sequence[PredictedMatch]) -> tuple[np.ndarray, np.ndarray]:
@@ -69,14 +73,33 @@ def average_precision(predictions: Sequence[PredictedMatch], n_positives: int) -
     return float(precision[correct].sum() / n_positives)
 
 
+def recall_at_precision(
+    predictions: Sequence[PredictedMatch], n_positives: int, min_precision: float
+) -> tuple[float, float | None]:
+    """``(recall, threshold)``: the largest recall one score threshold reaches while
+    precision stays at least ``min_precision``, and that threshold (None: never reached).
+
+    The threshold is a score of one of the predictions; accepting every top hit that
+    scores at least this much gives that precision and recall on this set.
+    """
+    if not predictions:
+        return 0.0, None
+    precision, recall, scores = precision_recall(predictions, n_positives)
+    # Only cut between different scores: tied predictions are accepted together.
+    last_of_tie = np.append(scores[1:] != scores[:-1], True)
+    ok = (precision >= min_precision) & last_of_tie
+    if not ok.any():
+        return 0.0, None
+    best = int(np.flatnonzero(ok)[np.argmax(recall[ok])])
+    return float(recall[best]), float(scores[best])
+
+
 def copy_detection_metrics(
     predictions: Sequence[PredictedMatch], n_positives: int, n_queries: int | None = None
 ) -> CopyDetectionMetrics:
     """Score top-1 predictions (at most one per query)."""
-    precision, recall, scores = precision_recall(predictions, n_positives)
-    ok = precision >= 0.9
-    r90 = float(recall[ok].max()) if ok.any() else 0.0
-    t90 = float(scores[ok][np.argmax(recall[ok])]) if ok.any() else None
+    r90, t90 = recall_at_precision(predictions, n_positives, 0.9)
+    r99, t99 = recall_at_precision(predictions, n_positives, 0.99)
     r1 = sum(p.correct for p in predictions) / max(n_positives, 1)
     return CopyDetectionMetrics(
         micro_ap=average_precision(predictions, n_positives),
@@ -85,4 +108,6 @@ def copy_detection_metrics(
         threshold_at_p90=t90,
         n_queries=n_queries if n_queries is not None else len(predictions),
         n_positives=n_positives,
+        recall_at_p99=r99,
+        threshold_at_p99=t99,
     )

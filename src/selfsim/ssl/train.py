@@ -32,7 +32,7 @@ from selfsim.models.small_cnn import NAME as SMALL_CNN
 from selfsim.ssl.checkpoint_io import AtomicCheckpointIO
 from selfsim.ssl.data import ImageFiles
 from selfsim.ssl.module import SSLModule
-from selfsim.ssl.monitor import CopyRetrievalProbe, Quality, QualityMonitor, split_holdout
+from selfsim.ssl.monitor import ProbeFactory, Quality, QualityMonitor, split_holdout
 from selfsim.ssl.names import METHODS
 from selfsim.ssl.resume import RecordRun, check_out, check_resumable, run_record
 from selfsim.ssl.transforms import CopyPair, TwoViews, copy_edit_names, view_transform
@@ -187,7 +187,8 @@ def _encoder(cfg: TrainConfig) -> Encoder:
 
 
 def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, resume: bool = False,
-          overwrite: bool = False, progress: bool = True, on_quality: Callable[[Quality], None] | None = None,
+          overwrite: bool = False, progress: bool = True, probe: ProbeFactory | None = None,
+          on_quality: Callable[[Quality], None] | None = None,
           on_message: Callable[[str], None] | None = None) -> TrainResult:
     """Train on ``data.kept`` and write a model folder to ``out``.
 
@@ -197,8 +198,9 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     (its checkpoint is then dropped at once; its model stays until the new one is
     written). The model folder is written only when training
     finishes: a collapse, NaN or interruption never overwrites a good model.
-    ``on_quality`` receives the label-free quality monitor's result before training
-    and after epochs (see ``monitor.py``).
+    ``probe`` makes the label-free quality monitor from (training files, held-out
+    files); ``on_quality`` receives its result before training and after epochs
+    (see ``monitor.py``; ``selfsim train`` passes ``selfsim.eval.probe.CopyRetrievalProbe``).
     ``on_message`` receives the plan (pictures, epochs, steps) before training starts.
     """
     out = Path(out)
@@ -237,10 +239,11 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps, freeze_bn=cfg.freeze_bn)
     ckpt = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.checkpoint_every, save_last=True, save_top_k=0)
     callbacks: list[pl.Callback] = [ckpt, RecordRun(record)]
-    probe = CopyRetrievalProbe(train_files, held_out, cfg.seed, side=max(2 * cfg.input_size, 64),
-                               edits=cfg.copy_edits)
-    monitor = QualityMonitor(probe, on_quality or (lambda q: log.info("%s", q)), every=max(1, round(epochs / 10)))
-    callbacks.append(monitor)
+    monitor = None
+    if probe is not None:
+        monitor = QualityMonitor(probe(train_files, held_out), on_quality or (lambda q: log.info("%s", q)),
+                                 every=max(1, round(epochs / 10)))
+        callbacks.append(monitor)
     trainer = pl.Trainer(
         max_epochs=epochs,
         accelerator="auto",
@@ -267,10 +270,10 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
         "method": cfg.method, "init": cfg.init, "seed": cfg.seed, "steps": trainer.global_step,
         "train_config": asdict(cfg),
         "data": {"images": len(train_files), "held_out": len(held_out), "dropped": len(data.dropped)},
-        "quality": monitor.as_info(),
+        "quality": monitor.as_info() if monitor is not None else [],
         "whitening": {"pictures": min(len(train_files), MAX_WHITENING)} if whitening else None,
     }
     config = replace(trained.config, name=out.name, info=info, whitening=whitening.dim if whitening else None)
     save_encoder(Encoder(config, trained.backbone, "trained", whitening=whitening), out)
     return TrainResult(out, trainer.global_step, trainer.global_step - module.start_step, seconds, len(train_files),
-                       batch, monitor.history)
+                       batch, monitor.history if monitor is not None else [])
