@@ -124,7 +124,8 @@ def _unlabeled(args: argparse.Namespace, encoders: list[tuple[str, Embedder]], w
         say(f"using {args.max_pictures} of {len(files)} pictures (--max-pictures)")
         files = [files[int(i)] for i in sorted(pick)]
     copy_set = build_copy_set(files, work / "copyset", seed=args.seed, holdout=args.holdout, copies=args.copies,
-                              edits=args.edits, on_progress=stages("making edited copies", len(files)))
+                              edits=args.edits, max_pixels=args.max_pixels,
+                              on_progress=stages("making edited copies", len(files)))
     report_skipped(copy_set.skipped, args.quiet)
     result = evaluate_copies(copy_set, encoders, methods=args.methods, verify=args.verify, work=work / "indexes",
                              on_stage=stages)

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from selfsim.data.edits import EDITS, make_copy
-from selfsim.data.reader import read_image
+from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
 from selfsim.errors import ImageReadError, SelfsimError
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ def build_copy_set(
     copies: int = 2,
     edits: Sequence[str] = EDIT_NAMES,
     max_side: int = MAX_SIDE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     on_progress: Callable[[int], None] | None = None,
 ) -> CopySet:
     """Write ``out/refs``, ``out/queries`` and ``out/copyset.json`` from ``sources``.
@@ -93,6 +94,7 @@ def build_copy_set(
         holdout: share of the pictures that are not references.
         copies: edited copies of each picture.
         edits: edit families used in turn (see :data:`EDIT_NAMES`).
+        max_pixels: sources with more pixels are skipped (checked before decoding).
         on_progress: called with 1 for each source picture done.
 
     Raises:
@@ -106,13 +108,13 @@ def build_copy_set(
     out = Path(out)
     files = [os.fsdecode(s) for s in sources]
     settings = {"layout": _LAYOUT, "seed": seed, "holdout": holdout, "copies": copies, "edits": list(edits),
-                "max_side": max_side, "files": files}
+                "max_side": max_side, "max_pixels": max_pixels, "files": files}
     manifest = out / "copyset.json"
     if manifest.exists():
         saved = json.loads(manifest.read_text())
         if saved.get("settings") == settings:
             return _copy_set(out, saved)
-    pictures, skipped = _readable(files, max_side)
+    pictures, skipped = _readable(files, max_side, max_pixels)
     if len(pictures) < 3:
         raise SelfsimError(f"an evaluation needs at least 3 readable pictures, found {len(pictures)}")
     rng = np.random.default_rng(seed)
@@ -156,27 +158,28 @@ def build_copy_set(
 class _Picture:
     """A readable source picture, loaded (shrunk) when called."""
 
-    def __init__(self, path: str, max_side: int) -> None:
+    def __init__(self, path: str, max_side: int, max_pixels: int) -> None:
         self.path = path
         self.max_side = max_side
+        self.max_pixels = max_pixels
 
     def __call__(self) -> Image.Image:
-        img = read_image(self.path, min_side=self.max_side)
+        img = read_image(self.path, min_side=self.max_side, max_pixels=self.max_pixels)
         img.thumbnail((self.max_side, self.max_side), Image.Resampling.LANCZOS)
         return img.convert("RGB")
 
 
-def _readable(sources: list[str], max_side: int) -> tuple[list[_Picture], list[tuple[str, str]]]:
+def _readable(sources: list[str], max_side: int, max_pixels: int) -> tuple[list[_Picture], list[tuple[str, str]]]:
     """The sources that decode (checked once, cheaply), and the others with the reason."""
     pictures: list[_Picture] = []
     skipped: list[tuple[str, str]] = []
     for s in sources:
         try:
-            read_image(s, min_side=8)
+            read_image(s, min_side=8, max_pixels=max_pixels)
         except ImageReadError as e:
             skipped.append((s, e.reason))
             continue
-        pictures.append(_Picture(s, max_side))
+        pictures.append(_Picture(s, max_side, max_pixels))
     return pictures, skipped
 
 
