@@ -12,12 +12,21 @@ class SelfsimError(Exception):
 
 
 class ImageReadError(SelfsimError):
-    """An image file could not be read; ``reason`` is a short, human phrase."""
+    """An image file could not be read; ``reason`` is a short, human phrase.
 
-    def __init__(self, path: str, reason: str) -> None:
+    ``kind`` says what went wrong, for callers that answer differently (the HTTP
+    service): ``file`` (missing, unreadable, not a regular file), ``format`` (not an
+    allowed image format), ``size`` (over the pixel cap) or ``data`` (corrupt or
+    truncated image data).
+    """
+
+    KINDS = ("file", "format", "size", "data")
+
+    def __init__(self, path: str, reason: str, kind: str = "data") -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.kind = kind
 
 
 class ModelError(SelfsimError):

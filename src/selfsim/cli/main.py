@@ -23,6 +23,7 @@ from selfsim.cli import (
     index_cmd,
     match_cmd,
     search_cmd,
+    serve_cmd,
     train_cmd,
 )
 from selfsim.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, configure_logging, display_path, say
@@ -34,6 +35,7 @@ quick start:
   selfsim index ~/Pictures --index pics.idx
   selfsim search --index pics.idx photo.jpg -k 5
   selfsim match original.jpg suspect.jpg
+  selfsim serve --index pics.idx       # a search page at http://127.0.0.1:8000
 
 exit status: 0 ok, 1 error (message on stderr), 2 bad usage, 130 interrupted."""
 
@@ -45,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"selfsim {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (index_cmd, search_cmd, match_cmd, dedup_cmd, eval_cmd, calibrate_cmd, train_cmd, export_cmd,
-                   check_cmd):
+    for module in (index_cmd, search_cmd, match_cmd, dedup_cmd, eval_cmd, serve_cmd, calibrate_cmd, train_cmd,
+                   export_cmd, check_cmd):
         module.add_parser(sub)
     return parser
 

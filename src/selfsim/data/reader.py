@@ -16,6 +16,7 @@ Every command reads images through :func:`read_image`, which
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import warnings
@@ -102,7 +103,7 @@ def _draft_size(size: tuple[int, int], min_side: int) -> tuple[int, int]:
 
 
 def read_image(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | bytes,
     *,
     min_side: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -111,7 +112,7 @@ def read_image(
     """Read an image file as an 8-bit RGB Pillow image.
 
     Args:
-        path: the file.
+        path: the file, or the bytes of one (an upload; named ``upload`` in errors).
         min_side: when given, the image is returned smaller as long as its shorter
             side stays at least this long: JPEGs are decoded at a reduced scale
             (1/2, 1/4, 1/8), other formats are reduced by an integer factor (box
@@ -129,25 +130,29 @@ def read_image(
         ImageReadError: the file is missing, not an allowed image format, too large,
             truncated or corrupt. ``reason`` says which.
     """
-    name = os.fspath(path)
-    kind = file_kind(name)
-    if kind is not None:
-        raise ImageReadError(name, kind)
+    source: str | io.BytesIO
+    if isinstance(path, bytes):
+        name, source = "upload", io.BytesIO(path)
+    else:
+        name = source = os.fspath(path)
+        kind = file_kind(name)
+        if kind is not None:
+            raise ImageReadError(name, kind, "file")
     try:
         with warnings.catch_warnings():
             # Pillow warns (not raises) above its own limit; our cap is checked below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(name, formats=ALLOWED_FORMATS)
+            img = Image.open(source, formats=ALLOWED_FORMATS)
     except FileNotFoundError:
-        raise ImageReadError(name, "file not found") from None
+        raise ImageReadError(name, "file not found", "file") from None
     except IsADirectoryError:
-        raise ImageReadError(name, "is a folder, not a file") from None
+        raise ImageReadError(name, "is a folder, not a file", "file") from None
     except PermissionError:
-        raise ImageReadError(name, "permission denied") from None
+        raise ImageReadError(name, "permission denied", "file") from None
     except Image.DecompressionBombError:
-        raise ImageReadError(name, "too large to decode safely (decompression bomb?)") from None
+        raise ImageReadError(name, "too large to decode safely (decompression bomb?)", "size") from None
     except UnidentifiedImageError:
-        raise ImageReadError(name, "not an image in a supported format") from None
+        raise ImageReadError(name, "not an image in a supported format", "format") from None
     except (OSError, ValueError, SyntaxError) as e:
         raise ImageReadError(name, f"unreadable header ({e})") from None
     except Exception as e:  # a malformed file can make any decoder fail in its own way
@@ -159,7 +164,7 @@ def read_image(
             raise ImageReadError(name, f"invalid size {w}x{h}")
         if w * h > max_pixels:
             raise ImageReadError(
-                name, f"too large: {w}x{h} = {w * h:,} pixels exceeds the cap of {max_pixels:,}"
+                name, f"too large: {w}x{h} = {w * h:,} pixels exceeds the cap of {max_pixels:,}", "size"
             )
         try:
             if getattr(img, "is_animated", False):
@@ -179,7 +184,7 @@ def read_image(
             rgb.info[ORIGINAL_SIZE] = (h, w) if turned else (w, h)
             return rgb
         except MemoryError:
-            raise ImageReadError(name, "too large to decode in the memory available") from None
+            raise ImageReadError(name, "too large to decode in the memory available", "size") from None
         except Exception as e:  # Pillow's decoders raise many kinds of error on malformed data
             reason = str(e) or type(e).__name__
             if "truncated" in reason.lower() or isinstance(e, EOFError):

@@ -20,6 +20,7 @@ import functools
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -138,7 +139,8 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(method)
     def wrapper(self: Catalog, *args: Any, **kwargs: Any) -> T:
         try:
-            return method(self, *args, **kwargs)
+            with self._lock:  # one connection, shared by a server's threads
+                return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as e:
             if _is_damage(e):
                 raise damaged(self.path, e) from None
@@ -165,12 +167,15 @@ class Catalog:
         self._cache_db: sqlite3.Connection | None = None
         self._cache_failed = False
         self._written: dict[tuple[str, str], bytes] = {}
+        # Every use of the connection holds this lock, so one catalog may serve several
+        # threads (``selfsim serve``); SQLite's own check is off for the same reason.
+        self._lock = threading.RLock()
         try:
             if readonly:
                 self._db = _connect_readonly(path)
                 self._begin_snapshot()
             else:
-                self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+                self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")  # readers are not blocked by a writer
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.executescript(_SCHEMA)
@@ -182,6 +187,10 @@ class Catalog:
             raise damaged(path, e) from None
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self.readonly and self._db.in_transaction:
             self._db.execute("ROLLBACK")
         self._db.close()
@@ -195,8 +204,9 @@ class Catalog:
     def refresh(self) -> None:
         """Read-only catalogs: end the snapshot and start one that sees the latest writes."""
         if self.readonly:
-            self._db.execute("ROLLBACK")
-            self._begin_snapshot()
+            with self._lock:
+                self._db.execute("ROLLBACK")
+                self._begin_snapshot()
 
     # -- meta -------------------------------------------------------------------
     @_guarded
@@ -285,6 +295,13 @@ class Catalog:
         return np.frombuffer(row[0], dtype=np.float32).copy(), int(row[1]), int(row[2]), int(row[3])
 
     @_guarded
+    def record_at(self, path: str) -> ImageRecord | None:
+        """The record of the file indexed at ``path``, if any."""
+        row = self._db.execute(f"SELECT {_RECORD_COLUMNS} FROM images WHERE path = ?",
+                               (encode_path(path),)).fetchone()
+        return None if row is None else _record(row)
+
+    @_guarded
     def record(self, image_id: int) -> ImageRecord | None:
         row = self._db.execute(f"SELECT {_RECORD_COLUMNS} FROM images WHERE id = ?", (image_id,)).fetchone()
         return None if row is None else _record(row)
@@ -301,6 +318,10 @@ class Catalog:
     def put_features(self, sha256: str, method: str, data: bytes) -> None:
         """Cache local features; a read-only catalog writes them through a second
         connection when the file allows it, and otherwise does without the cache."""
+        with self._lock:
+            self._put_features(sha256, method, data)
+
+    def _put_features(self, sha256: str, method: str, data: bytes) -> None:
         row = ("INSERT OR REPLACE INTO local_features (sha256, method, data) VALUES (?, ?, ?)",
                (sha256, method, data))
         if not self.readonly:
@@ -312,7 +333,8 @@ class Catalog:
             return
         try:
             if self._cache_db is None:
-                self._cache_db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+                self._cache_db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0,
+                                                 check_same_thread=False)
                 # A cache: a power cut may lose its last entries (detected again), never the
                 # catalog; no fsync per entry (0.3 ms an entry instead of 1-11 ms here).
                 self._cache_db.execute("PRAGMA synchronous=NORMAL")
@@ -485,7 +507,8 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     """Open without writing: ``mode=ro``, or ``immutable=1`` where SQLite cannot even
     create its shared-memory file (a read-only folder, where nothing can be writing)."""
     uri = "file:" + quote(os.fsencode(os.path.abspath(path)))
-    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30.0)
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30.0,
+                         check_same_thread=False)
     try:
         db.execute("SELECT COUNT(*) FROM meta").fetchone()
         return db
@@ -493,7 +516,7 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
         db.close()
         if "unable to open" not in str(e) and "readonly" not in str(e):
             raise
-    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
 
 
 class _Transaction:

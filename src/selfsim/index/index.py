@@ -257,12 +257,18 @@ class Index:
             self._dirty = False  # keep what was committed; the store is rebuilt on next open
         self.close()
 
-    def refresh(self) -> None:
-        """Read-only: see the latest committed state (a new snapshot)."""
+    def refresh(self) -> bool:
+        """Read-only: see the latest committed state (a new snapshot). Returns whether
+        the collection changed; the vectors in memory are kept when it did not."""
+        before = self.catalog.meta()
         self.catalog.refresh()
-        self._model, self._kind = parse_meta(self.path, self.catalog.meta())
+        now = self.catalog.meta()
+        if now == before:
+            return False
+        self._model, self._kind = parse_meta(self.path, now)
         self._store = None
         self._phashes = None
+        return True
 
     # -- model ------------------------------------------------------------------
     @property

@@ -277,6 +277,23 @@ def sync(
     return report
 
 
+def embed_file(path: str, encoder: Embedder, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> NewImage:
+    """One file read, hashed and embedded exactly as :func:`sync` does it, ready for
+    :meth:`Index.add` (``selfsim serve`` adds uploads one request at a time).
+
+    Raises:
+        ImageReadError: the file cannot be read as a picture.
+    """
+    st = os.stat(path)
+    sha = file_sha256(path)
+    img = read_image(path, min_side=encoder.config.input_size, max_pixels=max_pixels)
+    width, height = img.info.get(ORIGINAL_SIZE, img.size)
+    encoder.eval()
+    with torch.inference_mode():
+        vector = encoder(encoder.preprocess(img)[None].to(encoder.device)).float().cpu().numpy()[0]
+    return NewImage(path, sha, st.st_size, st.st_mtime_ns, width, height, vector, phash64(img))
+
+
 def _allowed(
     vanished: list[ImageRecord], held: dict[str, int], prune: bool, report: SyncReport
 ) -> list[ImageRecord]:

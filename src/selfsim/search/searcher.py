@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,8 @@ class Searcher:
             (None turns it off).
         verifier, verify_top: re-rank the first ``verify_top`` hits of the shortlist by
             geometric verification (see ``search/verify.py``).
+        lock: held while the index is read for one batch of queries, so that a writer
+            sharing the index (``selfsim serve``) never changes it half-way.
     """
 
     def __init__(
@@ -57,8 +60,10 @@ class Searcher:
         verifier: Verifier | None = None,
         verify_top: int = 0,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        lock: AbstractContextManager[object] | None = None,
     ) -> None:
         index.check_model(model_ref(encoder))
+        self.lock = lock if lock is not None else nullcontext()
         self.index = index
         self.encoder = encoder
         self.flip = flip
@@ -99,6 +104,10 @@ class Searcher:
             phashes: the queries' pHashes (n,) int64; enables :class:`PhashVouch`.
         """
         _check_k(k)
+        with self.lock:
+            return self._search_vectors(xq, k, phashes)
+
+    def _search_vectors(self, xq: np.ndarray, k: int, phashes: np.ndarray | None) -> list[list[SearchHit]]:
         views = xq if xq.ndim == 3 else xq[:, None, :]
         n, v, d = views.shape
         depth = min(len(self.index), max(k, self.normalizer.depth))
