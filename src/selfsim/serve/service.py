@@ -27,7 +27,7 @@ from selfsim.dedup.finder import DedupOptions, find_duplicates
 from selfsim.errors import ImageReadError
 from selfsim.index import Index
 from selfsim.index.ingest import embed_file
-from selfsim.match import Matcher, MatchResult
+from selfsim.match import Calibration, Matcher, MatchResult
 from selfsim.models import Embedder, load_embedder
 from selfsim.search import Searcher, SearchHit, Verifier
 from selfsim.serve.errors import ServiceError, upload_error
@@ -126,6 +126,8 @@ class Service:
             self._checked = time.monotonic()
             self._dedup_lock = threading.Lock()
             self._write_lock = threading.Lock()  # adds and deletes, one at a time
+            self._calibration = Calibration.default()
+            self._threads = threading.local()  # one matcher per worker thread (OpenCV detectors)
             self._dedup: tuple[tuple[int, bool], list[DedupGroupView]] | None = None
             _ = self.searcher(0)  # refuses an encoder of another model now, not per request
         except BaseException:
@@ -166,9 +168,17 @@ class Service:
                 "max_pixels": self.limits.max_pixels,
             }
 
+    def matcher(self) -> Matcher:
+        """This thread's matcher: made once per worker thread, as OpenCV's detectors keep
+        state that threads must not share."""
+        matcher = getattr(self._threads, "matcher", None)
+        if matcher is None:
+            matcher = self._threads.matcher = Matcher(calibration=self._calibration)
+        return matcher
+
     def searcher(self, verify: int) -> Searcher:
-        """A searcher for one request (matchers hold OpenCV state: one per thread)."""
-        verifier = Verifier(self.index, Matcher()) if verify > 0 else None
+        """A searcher for one request (cheap: it holds references)."""
+        verifier = Verifier(self.index, self.matcher()) if verify > 0 else None
         return Searcher(self.index, self.encoder, verifier=verifier, verify_top=verify,
                         max_pixels=self.limits.max_pixels, lock=self.lock)
 
@@ -249,7 +259,7 @@ class Service:
                                    f"image {b} cannot be matched: {e.reason}") from None
         else:
             ib = self.read_upload(b)
-        result = Matcher().match(ia, ib)
+        result = self.matcher().match(ia, ib)
         png = None
         if draw:
             from selfsim.match.draw import draw_match
