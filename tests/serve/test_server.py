@@ -150,3 +150,10 @@ def test_serve_cli_errors_are_one_line(tmp_path: Path, index_dir: Path) -> None:
     assert short.returncode == 1 and "at least 8 characters" in short.stderr
     bad_port = run_cli("serve", "--index", str(index_dir), "--port", "99999")
     assert bad_port.returncode == 2 and "port number" in bad_port.stderr
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = run_cli("serve", "--index", str(index_dir), "--port", str(taken.getsockname()[1]))
+    assert busy.returncode == 1 and "cannot listen" in busy.stderr and busy.stderr.count("\n") == 1

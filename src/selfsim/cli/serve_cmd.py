@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 
 from selfsim.cli.common import display_path, positive_int, say
 from selfsim.errors import SelfsimError
@@ -59,6 +60,24 @@ def port_number(text: str) -> int:
     return value
 
 
+def _check_can_listen(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, _, _, _, address = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(address)
+    except OSError as e:
+        hint = "; is a server running there already? Choose another --port" if port else ""
+        raise SelfsimError(f"cannot listen on {host}:{port}: {e.strerror or e}{hint}") from None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -69,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     token = args.token if args.token is not None else os.environ.get("SELFSIM_TOKEN")
     if token is not None and len(token.strip()) < 8:
         raise SelfsimError("the token must be at least 8 characters (use a long random string)")
+    _check_can_listen(args.host, args.port)  # before the model loads
     limits = Limits(max_body_bytes=args.max_upload_mb * 2**20, max_pixels=args.max_pixels,
                     slots=args.slots, queue=args.queue)
     service = Service(args.index, token=token.strip() if token else None, uploads=args.uploads, limits=limits)
@@ -78,8 +98,15 @@ def run(args: argparse.Namespace) -> int:
         mode = "adds and deletes allowed with the token" if service.writable else "read-only"
         say(f"serving {display_path(args.index)} ({len(service.index)} images, {mode}) "
             f"on http://{host}:{args.port}  (API docs: /docs; Ctrl-C stops)")
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+        # uvicorn closes connections on SIGTERM, then raises it again: end as on Ctrl-C, saving.
+        signal.signal(signal.SIGTERM, _interrupt)
+        # Everything is loaded before the server starts: no lifespan events are needed.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info",
+                    lifespan="off",
                     access_log=not args.quiet, timeout_graceful_shutdown=5)
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once its connections are closed
+        pass
     finally:
         service.close()
+    say("stopped")
     return 0
