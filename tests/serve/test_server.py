@@ -157,3 +157,11 @@ def test_serve_cli_errors_are_one_line(tmp_path: Path, index_dir: Path) -> None:
         taken.listen()
         busy = run_cli("serve", "--index", str(index_dir), "--port", str(taken.getsockname()[1]))
     assert busy.returncode == 1 and "cannot listen" in busy.stderr and busy.stderr.count("\n") == 1
+
+
+def test_a_client_that_sends_everything_first_still_reads_the_413(index_dir: Path, start_server) -> None:
+    server = start_server(index_dir, "--max-upload-mb", "1")
+    status, _, body = post(f"{server.url}/v1/search", [("image", "big.jpg", b"\xff\xd8" + bytes(6 * 2**20))])
+    assert status == 413 and "cap" in json.loads(body)["error"]
+    status, _, body = post(f"{server.url}/v1/search?k=1", [("image", "q.png", png(1))])
+    assert status == 200
