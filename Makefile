@@ -26,6 +26,7 @@ demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) scripts/demo.py --out demo-out
 
 test: install
+	@bash scripts/ensure_browser.sh
 	$(PY) -m pytest
 
 bench: install
