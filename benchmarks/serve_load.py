@@ -22,7 +22,7 @@ Modes, all with k=10 and no verification:
   PyTorch's OpenMP (libgomp) threads spin at every barrier before sleeping, unless a process
   has more OpenMP threads than cores; on a 2-core machine where other programs also run, a
   single thread computing (a script, the CLI) then waits for a descheduled spinning partner
-  at each layer. The server computes in several worker threads, so it is not affected.
+  at each layer. The server, which computes in several worker threads, was not affected.
   * burst: 50 clients connect, wait on a barrier, then send one search each at once, to the
     default server and to one started with `--queue 8`: how many get 200, 503 (with
     Retry-After) or anything else. A 500 is a bug.
