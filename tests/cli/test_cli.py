@@ -83,11 +83,11 @@ def test_match_json_and_viz(tmp_path: Path) -> None:
     img = Image.open(fixtures / "baboon.jpg").convert("RGB")
     img.rotate(15, expand=True).save(tmp_path / "rot.png")
     out = selfsim("match", str(fixtures / "baboon.jpg"), str(tmp_path / "rot.png"), "--json",
-                  "--viz", str(tmp_path / "v.png"))
+                  "--viz", str(tmp_path / "v.png"), "--global")
     assert out.returncode == 0, out.stderr
     obj = json.loads(out.stdout)
     assert obj["match"] is True and obj["inliers"] >= 8
     assert len(obj["homography"]) == 3 and 0 < obj["global_similarity"] <= 1
     assert Image.open(tmp_path / "v.png").size[1] == 480
     other = json.loads(selfsim("match", str(fixtures / "baboon.jpg"), str(fixtures / "orange.jpg"), "--json").stdout)
-    assert other["match"] is False
+    assert other["match"] is False and other["global_similarity"] is None  # opt-in: no model loaded

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from PIL import Image
-
 from selfsim.cli.common import add_common_args, progress, report_skipped, say
-from selfsim.data.files import find_images
-from selfsim.data.reader import read_image
 from selfsim.errors import ImageReadError, NoImagesError
-from selfsim.match import METHODS, Matcher
-from selfsim.match.fit import calibrate
+from selfsim.names import FEATURE_METHODS as METHODS
 
 HELP = "fit the match verdict's threshold on edited copies of your own pictures"
 EPILOG = """examples:
@@ -37,6 +32,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from selfsim.data.files import find_images
+    from selfsim.data.reader import read_image
+    from selfsim.match import Matcher
+    from selfsim.match.fit import calibrate
+
     files, _ = find_images(args.paths)
     images, skipped = [], []
     for f in files[: args.max_images]:

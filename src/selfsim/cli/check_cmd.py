@@ -6,7 +6,6 @@ import argparse
 import json
 
 from selfsim.cli.common import EXIT_ERROR, EXIT_OK, display_path
-from selfsim.index.check import check_index
 
 HELP = "check an index for damage, and repair what can be repaired"
 EPILOG = """examples:
@@ -31,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from selfsim.index.check import check_index
+
     report = check_index(args.index, repair=args.repair)
     if args.json:
         print(json.dumps({

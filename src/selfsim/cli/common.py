@@ -1,25 +1,24 @@
-"""Shared CLI pieces: logging to stderr, progress bars, and error handling."""
+"""Shared CLI pieces: logging to stderr, progress bars, and error handling.
+
+Light on purpose: command modules import only this, the standard library and
+:mod:`selfsim.names` at the top, and the library inside ``run``, so that
+``selfsim --help`` and each command's ``--help`` answer without loading NumPy,
+OpenCV, FAISS or PyTorch."""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
-from selfsim.data.reader import DEFAULT_MAX_PIXELS
 from selfsim.display import display_path
-from selfsim.errors import IndexDamagedError
-from selfsim.index import Index, is_index
-from selfsim.index.index import model_ref
-from selfsim.index.rebuild import set_aside
-from selfsim.models import Embedder, load_embedder
+from selfsim.names import DEFAULT_MAX_PIXELS
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -33,6 +32,8 @@ def say(message: str) -> None:
 
 
 def progress(total: int, desc: str, quiet: bool) -> tqdm:
+    from tqdm import tqdm
+
     return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, disable=quiet or None, dynamic_ncols=True)
 
 
@@ -100,58 +101,3 @@ def configure_logging(verbose: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-
-
-@dataclass(frozen=True)
-class OpenedIndex:
-    """An index open for writing, the encoder that fills it, and whether it was there before."""
-
-    index: Index
-    encoder: Embedder
-    existed: bool
-
-
-def open_or_create_index(
-    folder: str | os.PathLike[str],
-    model: str | None = None,
-    weights: str | None = None,
-    kind: str | None = None,
-    rebuild: bool = False,
-) -> OpenedIndex:
-    """The index at ``folder`` opened for writing, or a new one, with its encoder.
-
-    An existing index is filled by its own model unless ``model`` names another,
-    which must then be the same model (with ``rebuild`` anything goes: everything is
-    re-embedded, and a damaged catalog is set aside first). ``kind`` switches an
-    existing index to another vector file, or makes a new one of that kind.
-    """
-    index = _open_existing(Path(folder), rebuild)
-    if index is None:
-        encoder = load_embedder(model or "default", weights=weights)
-        return OpenedIndex(Index.create(folder, model_ref(encoder), kind=kind or "auto"), encoder, False)
-    try:
-        spec = index.model.spec
-        encoder = load_embedder(model or spec.get("model") or "default",
-                                weights=weights if model else (weights or spec.get("weights")))
-        if not rebuild:
-            index.check_model(model_ref(encoder))
-        if kind is not None:
-            index.set_store_kind(kind)
-    except BaseException:
-        index.close()
-        raise
-    return OpenedIndex(index, encoder, True)
-
-
-def _open_existing(folder: Path, rebuild: bool) -> Index | None:
-    """The existing index, or None; with ``rebuild`` a damaged catalog is set aside."""
-    if not is_index(folder):
-        return None
-    try:
-        return Index.open(folder, writable=True)
-    except IndexDamagedError:
-        if not rebuild:
-            raise
-    moved = set_aside(folder)
-    say(f"the damaged catalog was moved to {display_path(moved)}; making a new one")
-    return None

@@ -6,21 +6,21 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from selfsim.cli.common import (
     add_common_args,
     display_path,
-    open_or_create_index,
     progress,
     report_skipped,
     say,
 )
-from selfsim.dedup.finder import DedupOptions, find_duplicates
-from selfsim.dedup.groups import KINDS, DuplicateGroup
-from selfsim.dedup.moves import apply_moves, check_target, plan_moves
-from selfsim.dedup.report import make_thumbnails, write_html_report
 from selfsim.errors import SelfsimError
-from selfsim.index import Index, sync
+from selfsim.names import DEDUP_MIN_SIMILARITY
+
+if TYPE_CHECKING:
+    from selfsim.dedup.finder import DedupOptions
+    from selfsim.dedup.groups import DuplicateGroup
 
 HELP = "find exact copies and near-duplicates (nothing is moved unless you say so)"
 EPILOG = """examples:
@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", "-i", metavar="DIR", help="index folder (made or updated from PATH when given)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--similar", action="store_true", help="also report other shots of one scene (never moved)")
-    p.add_argument("--min-similarity", type=float, default=DedupOptions.min_similarity, metavar="COSINE",
+    p.add_argument("--min-similarity", type=float, default=DEDUP_MIN_SIMILARITY, metavar="COSINE",
                    help="embedding similarity a pair needs to be checked at all (default: %(default)s)")
     p.add_argument("--move-to", metavar="DIR", help="move every member but the keeper here (a dry run without --yes)")
     p.add_argument("--yes", action="store_true", help="with --move-to: really move")
@@ -58,6 +58,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from selfsim.dedup.finder import DedupOptions
+    from selfsim.dedup.moves import check_target
+    from selfsim.dedup.report import make_thumbnails, write_html_report
+
     if not args.paths and not args.index:
         raise SelfsimError("give folders to look in, an --index, or both")
     if args.yes and not args.move_to:
@@ -81,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _find(args: argparse.Namespace, options: DedupOptions) -> list[DuplicateGroup]:
+    from selfsim.dedup.finder import find_duplicates
+    from selfsim.index import Index
+
     with tempfile.TemporaryDirectory(prefix="selfsim-dedup-") as scratch:
         folder = Path(args.index) if args.index else Path(scratch) / "index"
         if args.paths:
@@ -99,6 +106,8 @@ def _find(args: argparse.Namespace, options: DedupOptions) -> list[DuplicateGrou
 
 
 def _print(groups: list[DuplicateGroup], as_json: bool) -> None:
+    from selfsim.dedup.groups import KINDS
+
     if as_json:
         print(json.dumps({"groups": [g.to_json_dict() for g in groups]}, allow_nan=False))
         return
@@ -111,6 +120,8 @@ def _print(groups: list[DuplicateGroup], as_json: bool) -> None:
 
 def _move(groups: list[DuplicateGroup], args: argparse.Namespace) -> dict[str, str]:
     """Moves (or a dry run of them); returns where each moved file went."""
+    from selfsim.dedup.moves import apply_moves, plan_moves
+
     movable = [g for g in groups if g.kind != "similar"]
     moves = plan_moves(movable, args.move_to, args.paths or [])
     if not args.yes:
@@ -132,7 +143,10 @@ def _check_report_path(path: Path) -> None:
 
 
 def _index(folder: Path, args: argparse.Namespace) -> None:
-    opened = open_or_create_index(folder)
+    from selfsim.index import sync
+    from selfsim.index.opening import open_or_create_index
+
+    opened = open_or_create_index(folder, notify=say)
     with opened.index as index:
         bar = progress(0, "embedding", args.quiet)
         report = sync(index, opened.encoder, args.paths, max_pixels=args.max_pixels,

@@ -8,9 +8,7 @@ import math
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from selfsim.cli.common import (
     add_common_args,
@@ -21,25 +19,17 @@ from selfsim.cli.common import (
     report_skipped,
     say,
 )
-from selfsim.data.files import find_images
 from selfsim.errors import NoImagesError, SelfsimError
-from selfsim.eval.copyset import EDIT_NAMES, build_copy_set, check_edit_names
-from selfsim.eval.labeled import (
-    LabeledEvaluation,
-    evaluate_labels,
-    labels_from_csv,
-    labels_from_folders,
-)
-from selfsim.eval.report import (
-    copy_table,
-    labeled_table,
-    per_edit_table,
-    write_copy_report,
-    write_labeled_report,
-)
-from selfsim.eval.unlabeled import METHODS, CopyEvaluation, evaluate_copies
-from selfsim.models import load_embedder
-from selfsim.models.embedder import Embedder
+from selfsim.names import EDIT_NAMES, EVAL_BASELINES, EVAL_ENCODER_METHODS
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from selfsim.eval.labeled import LabeledEvaluation
+    from selfsim.eval.unlabeled import CopyEvaluation
+    from selfsim.models.embedder import Embedder
+
+METHODS = (*EVAL_BASELINES, *EVAL_ENCODER_METHODS)
 
 HELP = "measure search and copy detection on your own pictures: pHash, ORB, selfsim, your models"
 EPILOG = f"""examples:
@@ -105,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
                 result = _unlabeled(args, encoders, work, stages)
         finally:
             stages.close()
+        from selfsim.eval.unlabeled import CopyEvaluation
+
         if isinstance(result, CopyEvaluation):
             _print_copies(result, args)
         else:
@@ -114,6 +106,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _unlabeled(args: argparse.Namespace, encoders: list[tuple[str, Embedder]], work: Path,
                stages: _Stages) -> CopyEvaluation:
+    import numpy as np
+
+    from selfsim.data.files import find_images
+    from selfsim.eval.copyset import build_copy_set
+    from selfsim.eval.report import write_copy_report
+    from selfsim.eval.unlabeled import evaluate_copies
+
     files, skipped = find_images(args.paths, exclude=[work])
     report_skipped([(str(f), why) for f, why in skipped], args.quiet)
     if len(files) < 3:
@@ -137,6 +136,10 @@ def _unlabeled(args: argparse.Namespace, encoders: list[tuple[str, Embedder]], w
 
 def _labeled(args: argparse.Namespace, encoders: list[tuple[str, Embedder]], work: Path,
              stages: _Stages) -> LabeledEvaluation:
+    from selfsim.data.files import find_images
+    from selfsim.eval.labeled import evaluate_labels, labels_from_csv, labels_from_folders
+    from selfsim.eval.report import write_labeled_report
+
     if args.by_folder:
         if len(args.paths) != 1:
             raise SelfsimError("--by-folder takes one folder, whose subfolders are the classes")
@@ -159,6 +162,8 @@ def _labeled(args: argparse.Namespace, encoders: list[tuple[str, Embedder]], wor
 
 
 def _print_copies(result: CopyEvaluation, args: argparse.Namespace) -> None:
+    from selfsim.eval.report import copy_table, per_edit_table
+
     cs = result.copy_set
     if args.json:
         print(json.dumps({
@@ -181,6 +186,8 @@ def _print_copies(result: CopyEvaluation, args: argparse.Namespace) -> None:
 
 
 def _print_labeled(result: LabeledEvaluation, args: argparse.Namespace) -> None:
+    from selfsim.eval.report import labeled_table
+
     if args.json:
         print(json.dumps({
             "mode": "labels", "pictures": result.n_pictures, "classes": result.n_classes,
@@ -198,6 +205,8 @@ def _print_labeled(result: LabeledEvaluation, args: argparse.Namespace) -> None:
 
 
 def _encoders(models: list[str]) -> list[tuple[str, Embedder]]:
+    from selfsim.models import load_embedder
+
     names = ["default", *(m for m in models if m != "default")]
     return [(name, load_embedder(name)) for name in dict.fromkeys(names)]
 
@@ -229,6 +238,8 @@ def _methods(text: str) -> tuple[str, ...]:
 
 
 def _edits(text: str) -> tuple[str, ...]:
+    from selfsim.eval.copyset import check_edit_names
+
     try:
         return check_edit_names([n.strip() for n in text.split(",") if n.strip()])
     except SelfsimError as e:

@@ -9,15 +9,12 @@ from selfsim.cli.common import (
     add_common_args,
     add_model_args,
     display_path,
-    open_or_create_index,
     progress,
     report_skipped,
     say,
 )
 from selfsim.errors import NoImagesError
-from selfsim.index import sync
-from selfsim.index.rebuild import rebuild
-from selfsim.index.store import STORE_KINDS
+from selfsim.names import STORE_KINDS
 
 HELP = "index folders of images (only new or changed files are embedded)"
 EPILOG = """examples:
@@ -64,8 +61,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from selfsim.index import sync
+    from selfsim.index.opening import open_or_create_index
+    from selfsim.index.rebuild import rebuild
+
     start = time.perf_counter()
-    opened = open_or_create_index(args.index, args.model, args.weights, args.type, args.rebuild)
+    opened = open_or_create_index(args.index, args.model, args.weights, args.type, args.rebuild, notify=say)
     index, encoder = opened.index, opened.encoder
     bar = None
 

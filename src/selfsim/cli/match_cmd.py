@@ -6,13 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from PIL import Image
-
 from selfsim.cli.common import add_common_args, positive_int, say
-from selfsim.data.reader import read_image
 from selfsim.errors import SelfsimError
-from selfsim.match import METHODS, Calibration, Matcher
-from selfsim.match.geometry import MODES
+from selfsim.names import FEATURE_METHODS as METHODS
+from selfsim.names import GEOMETRY_MODES as MODES
 
 #: Picture formats --viz writes (those this Pillow can save are offered).
 VIZ_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
@@ -47,12 +44,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-side", type=positive_int, default=1024, metavar="PX",
                    help="detect features at this longer side at most; larger is slower and more "
                    "precise on big photos (default: %(default)s)")
-    p.add_argument("--no-global", action="store_true", help="skip the embedding similarity (faster)")
+    p.add_argument("--global", dest="global_similarity", action="store_true",
+                   help="also print the embedding similarity of the two (loads the model: slower; "
+                   "the verdict does not use it)")
+    p.add_argument("--no-global", action="store_true", help=argparse.SUPPRESS)  # the default now
     add_common_args(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from selfsim.data.reader import read_image
+    from selfsim.match import Calibration, Matcher
+
     # What can be checked without the images is checked first, so a typo costs no work.
     if args.viz:
         check_viz_path(args.viz)
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     matcher = Matcher(args.features, args.mode, calibration, max_side=args.max_side,
                       max_features=max(2000, 2000 * args.max_side // 1024))
     similarity = None
-    if not args.no_global:
+    if args.global_similarity:
         from selfsim.models import default_encoder
 
         va, vb = default_encoder().embed([a, b])
@@ -93,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 def check_viz_path(path: str) -> None:
     """Refuse a --viz path that cannot be written, before any work is done."""
+    from PIL import Image
+
     registered = Image.registered_extensions()
     allowed = [s for s in VIZ_SUFFIXES if registered.get(s) in Image.SAVE]
     out = Path(path)

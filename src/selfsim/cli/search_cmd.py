@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from selfsim.cli.common import (
     add_common_args,
@@ -15,18 +16,10 @@ from selfsim.cli.common import (
     progress,
     report_skipped,
 )
-from selfsim.data.files import find_images
 from selfsim.errors import NoImagesError
-from selfsim.index import Index
-from selfsim.models import load_embedder
-from selfsim.search import (
-    PhashVouch,
-    QueryFailure,
-    QueryResult,
-    ScoreNormalizer,
-    Searcher,
-    Verifier,
-)
+
+if TYPE_CHECKING:
+    from selfsim.search import QueryFailure, QueryResult
 
 HELP = "search an index with one or more query images"
 EPILOG = """examples:
@@ -87,12 +80,12 @@ def _print_table(result: QueryResult) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with Index.open(args.index) as index:
-        spec = index.model.spec
-        if args.model:
-            encoder = load_embedder(args.model, weights=args.weights)
-        else:
-            encoder = load_embedder(spec.get("model") or "default", weights=spec.get("weights"))
+    from selfsim.data.files import find_images
+    from selfsim.index.opening import open_with_encoder
+    from selfsim.search import PhashVouch, QueryFailure, ScoreNormalizer, Searcher, Verifier
+
+    index, encoder = open_with_encoder(args.index, args.model, args.weights)
+    with index:
         normalizer = ScoreNormalizer(count=0) if args.raw_scores else ScoreNormalizer()
         vouch = None if args.raw_scores or args.no_phash else PhashVouch()
         verifier = Verifier(index) if args.verify > 0 else None

@@ -8,8 +8,8 @@ from functools import partial
 from pathlib import Path
 
 from selfsim.cli.common import add_common_args, progress, report_skipped, say
-from selfsim.data.cleaning import DEFAULT_MIN_SIDE, clean
-from selfsim.ssl.names import METHODS
+from selfsim.names import CLEAN_MIN_SIDE as DEFAULT_MIN_SIDE
+from selfsim.names import SSL_METHODS as METHODS
 
 HELP = "learn an encoder from a folder of unlabeled images (self-supervised)"
 EPILOG = """examples:
@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import warnings
 
+    from selfsim.data.cleaning import clean
     from selfsim.ssl.resume import check_out
     from selfsim.ssl.train import CHECKPOINTS, CLEAN_CACHE, LAST_CHECKPOINT, TrainConfig, train
 

@@ -21,9 +21,10 @@ from selfsim.atomic import atomic_write
 from selfsim.data.files import file_sha256, find_images
 from selfsim.data.reader import DEFAULT_MAX_PIXELS, read_image
 from selfsim.errors import ImageReadError
+from selfsim.names import CLEAN_MIN_SIDE
 
 #: Shorter side, in pixels, below which a picture is dropped by default.
-DEFAULT_MIN_SIDE = 16
+DEFAULT_MIN_SIDE = CLEAN_MIN_SIDE
 
 
 @dataclass(frozen=True)

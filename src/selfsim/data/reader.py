@@ -26,10 +26,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from selfsim.data.files import file_kind
 from selfsim.errors import ImageReadError
-
-#: Largest image (width x height) selfsim decodes: 100 megapixels, e.g. 12000 x 8000.
-#: Pillow itself refuses anything over about 179 MP, so a larger cap has no effect.
-DEFAULT_MAX_PIXELS = 100_000_000
+from selfsim.names import DEFAULT_MAX_PIXELS  # re-exported: 100 megapixels
 
 _BASE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "JPEG2000", "PPM")
 

@@ -6,12 +6,35 @@ groups around a centre, and a keeper for each; ``plan_moves``/``apply_moves`` ac
 them without ever losing a file.
 """
 
-from selfsim.dedup.clusters import centre_groups
-from selfsim.dedup.finder import DedupOptions, find_duplicates
-from selfsim.dedup.graph import Edges, neighbour_graph, source_graph
-from selfsim.dedup.groups import DuplicateGroup, exact_groups
-from selfsim.dedup.keeper import choose_keeper
-from selfsim.dedup.moves import MoveReport, PlannedMove, apply_moves, plan_moves
+from __future__ import annotations
 
-__all__ = ["DedupOptions", "DuplicateGroup", "Edges", "MoveReport", "PlannedMove", "apply_moves", "centre_groups", "choose_keeper",
-           "exact_groups", "find_duplicates", "neighbour_graph", "plan_moves", "source_graph"]
+from typing import TYPE_CHECKING
+
+from selfsim.lazy import lazy_exports
+
+_EXPORTS = {
+    "centre_groups": "selfsim.dedup.clusters",
+    "DedupOptions": "selfsim.dedup.finder",
+    "find_duplicates": "selfsim.dedup.finder",
+    "Edges": "selfsim.dedup.graph",
+    "neighbour_graph": "selfsim.dedup.graph",
+    "source_graph": "selfsim.dedup.graph",
+    "DuplicateGroup": "selfsim.dedup.groups",
+    "exact_groups": "selfsim.dedup.groups",
+    "choose_keeper": "selfsim.dedup.keeper",
+    "MoveReport": "selfsim.dedup.moves",
+    "PlannedMove": "selfsim.dedup.moves",
+    "apply_moves": "selfsim.dedup.moves",
+    "plan_moves": "selfsim.dedup.moves",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from selfsim.dedup.clusters import centre_groups
+    from selfsim.dedup.finder import DedupOptions, find_duplicates
+    from selfsim.dedup.graph import Edges, neighbour_graph, source_graph
+    from selfsim.dedup.groups import DuplicateGroup, exact_groups
+    from selfsim.dedup.keeper import choose_keeper
+    from selfsim.dedup.moves import MoveReport, PlannedMove, apply_moves, plan_moves
+
+__all__ = ["apply_moves", "centre_groups", "choose_keeper", "DedupOptions", "DuplicateGroup", "Edges", "exact_groups", "find_duplicates", "MoveReport", "neighbour_graph", "plan_moves", "PlannedMove", "source_graph"]

@@ -36,6 +36,7 @@ from selfsim.errors import ImageReadError, SelfsimError
 from selfsim.index.catalog import ImageRecord
 from selfsim.index.index import Index
 from selfsim.match.matcher import Matcher
+from selfsim.names import DEDUP_MIN_SIMILARITY
 from selfsim.search.verify import Verifier
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class DedupOptions:
         similar: also report other shots of one scene (as ``similar`` groups).
     """
 
-    min_similarity: float = 0.6
+    min_similarity: float = DEDUP_MIN_SIMILARITY
     neighbours: int = 10
     similar: bool = False
 

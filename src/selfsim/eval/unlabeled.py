@@ -28,13 +28,14 @@ from selfsim.eval.rankings import (
     search_rankings,
 )
 from selfsim.models.embedder import Embedder
+from selfsim.names import EVAL_BASELINES, EVAL_ENCODER_METHODS
 
 log = logging.getLogger(__name__)
 
 #: Baselines that need no model.
-BASELINES = ("phash", "orb")
+BASELINES = EVAL_BASELINES
 #: What is run for each encoder.
-ENCODER_METHODS = ("search", "cosine", "verified")
+ENCODER_METHODS = EVAL_ENCODER_METHODS
 #: Every method family, as ``--methods`` names them.
 METHODS = (*BASELINES, *ENCODER_METHODS)
 

@@ -22,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import numpy as np
@@ -37,8 +38,10 @@ from selfsim.index.catalog import (
     damaged,
 )
 from selfsim.index.store import STORE_KINDS, FaissStore, resolve_kind
-from selfsim.models.embedder import Embedder
 from selfsim.models.phash import hamming
+
+if TYPE_CHECKING:
+    from selfsim.models.embedder import Embedder
 
 log = logging.getLogger(__name__)
 

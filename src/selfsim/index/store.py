@@ -15,10 +15,11 @@ import numpy as np
 
 from selfsim.atomic import atomic_write
 from selfsim.errors import SelfsimError
+from selfsim.names import STORE_KINDS as _STORE_KINDS
 
 #: Collections up to this size are searched exactly; larger ones with HNSW.
 EXACT_SEARCH_LIMIT = 100_000
-STORE_KINDS = ("auto", "flat", "hnsw")
+STORE_KINDS = _STORE_KINDS
 
 
 class VectorStore(Protocol):

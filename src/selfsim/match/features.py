@@ -15,8 +15,9 @@ import numpy as np
 from PIL import Image
 
 from selfsim.errors import SelfsimError
+from selfsim.names import FEATURE_METHODS
 
-METHODS = ("sift", "orb", "akaze")
+METHODS = FEATURE_METHODS
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-MODES = ("homography", "fundamental")
+from selfsim.names import GEOMETRY_MODES
+
+MODES = GEOMETRY_MODES
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from selfsim.dedup.finder import DedupOptions, find_duplicates
 from selfsim.errors import ImageReadError
 from selfsim.index import Index
 from selfsim.index.ingest import embed_file
+from selfsim.index.opening import index_encoder
 from selfsim.match import Calibration, Matcher, MatchResult
-from selfsim.models import Embedder, load_embedder
+from selfsim.models import Embedder
 from selfsim.search import Searcher, SearchHit, Verifier
 from selfsim.serve.errors import ServiceError, upload_error
 from selfsim.serve.limits import Limits
@@ -118,8 +119,7 @@ class Service:
         self.limits = limits
         self.index = Index.open(index_path, writable=self.token is not None)
         try:
-            spec = self.index.model.spec
-            self.encoder = encoder or load_embedder(spec.get("model") or "default", weights=spec.get("weights"))
+            self.encoder = encoder or index_encoder(self.index)
             self.encoder.eval()
             self.uploads = Path(uploads) if uploads else self.index.path / "uploads"
             self.lock = threading.Lock()  # the index: lookups, adds, deletes

@@ -1,3 +1,5 @@
 """The names of the trainable methods, importable without loading PyTorch (for the CLI)."""
 
-METHODS = ("simclr", "byol", "simsiam", "vicreg", "dino", "sscd")
+from selfsim.names import SSL_METHODS as METHODS
+
+__all__ = ["METHODS"]
