@@ -125,3 +125,33 @@ def test_a_bad_onnx_config_is_one_line_naming_it(tmp_path: Path, content: bytes,
         load_embedder(str(tmp_path / "m.onnx"))
     text = str(e.value)
     assert text.startswith(f"{tmp_path / 'm.json'}: ") and message in text and "\n" not in text
+
+
+def test_an_onnx_model_indexes_searches_and_dedups_without_pytorch(tmp_path: Path, photo_dir: Path) -> None:
+    """The whole path for an .onnx model runs with PyTorch made unimportable."""
+    import subprocess
+    import sys
+
+    from selfsim.models.onnx import export_onnx
+    from selfsim.ssl.train import TrainConfig, _encoder
+
+    model = export_onnx(_encoder(TrainConfig(input_size=64)).eval(), tmp_path / "small.onnx")
+    idx = tmp_path / "idx"
+
+    def selfsim(*args: str) -> subprocess.CompletedProcess[str]:
+        code = ("import sys\nfor name in ('torch', 'torchvision', 'timm', 'lightly', 'pytorch_lightning'):\n"
+                "    sys.modules[name] = None  # import fails, as without the packages\n"
+                "from selfsim.cli.main import main\nsys.exit(main(sys.argv[1:]))")
+        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+
+    done = selfsim("index", str(photo_dir), "--index", str(idx), "--model", str(model), "-q")
+    assert done.returncode == 0, done.stderr
+    found = selfsim("search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--json", "-k", "2", "-q")
+    assert found.returncode == 0, found.stderr
+    assert Path(json.loads(found.stdout)["hits"][0]["path"]).name == "orange.jpg"
+    verified = selfsim("search", "--index", str(idx), str(photo_dir / "baboon.jpg"), "--verify", "3", "--json", "-q")
+    assert verified.returncode == 0 and json.loads(verified.stdout)["hits"][0]["verified"], verified.stderr
+    groups = selfsim("dedup", "--index", str(idx), "--json", "-q")
+    assert groups.returncode == 0 and json.loads(groups.stdout)["groups"] == [], groups.stderr
+    refused = selfsim("search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--model", "default", "-q")
+    assert refused.returncode == 1 and "PyTorch" in refused.stderr and refused.stderr.count("\n") == 1

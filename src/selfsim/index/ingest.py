@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from selfsim.data.files import file_sha256, find_images
 from selfsim.data.reader import DEFAULT_MAX_PIXELS, ORIGINAL_SIZE, read_image
@@ -89,7 +88,7 @@ class _Prepared:
     width: int = 0
     height: int = 0
     phash: int = 0
-    pixels: torch.Tensor | None = None  # None when the vector is reused
+    pixels: np.ndarray | None = None  # the network's input; None when the vector is reused
 
 
 @dataclass(frozen=True)
@@ -190,7 +189,7 @@ def sync(
                 return _Prepared(path, st, sha)
             img = read_image(path, min_side=input_size, max_pixels=max_pixels)
             width, height = img.info.get(ORIGINAL_SIZE, img.size)  # the file's size, not the decoded one
-            return _Prepared(path, st, sha, width, height, phash64(img), encoder.preprocess(img))
+            return _Prepared(path, st, sha, width, height, phash64(img), encoder.pixels(img))
         except ImageReadError as e:
             return SkippedFile(path, e.reason)
         except OSError as e:
@@ -209,9 +208,7 @@ def sync(
         fresh = [b for b in batch if b.pixels is not None]
         done: dict[str, tuple[np.ndarray, int, int, int]] = {}  # sha256 -> vector, w, h, phash
         if fresh:
-            x = torch.stack([b.pixels for b in fresh if b.pixels is not None])
-            with torch.inference_mode():
-                out = encoder(x.to(encoder.device)).float().cpu().numpy()
+            out = encoder.embed_pixels(np.stack([b.pixels for b in fresh if b.pixels is not None]))
             done = {b.sha256: (v, b.width, b.height, b.phash) for b, v in zip(fresh, out)}
         rows = []
         for b in batch:
@@ -289,8 +286,7 @@ def embed_file(path: str, encoder: Embedder, *, max_pixels: int = DEFAULT_MAX_PI
     img = read_image(path, min_side=encoder.config.input_size, max_pixels=max_pixels)
     width, height = img.info.get(ORIGINAL_SIZE, img.size)
     encoder.eval()
-    with torch.inference_mode():
-        vector = encoder(encoder.preprocess(img)[None].to(encoder.device)).float().cpu().numpy()[0]
+    vector = encoder.embed_pixels(encoder.pixels(img)[None])[0]
     return NewImage(path, sha, st.st_size, st.st_mtime_ns, width, height, vector, phash64(img))
 
 

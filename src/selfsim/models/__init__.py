@@ -11,7 +11,7 @@ _EXPORTS = {
     "Embedder": "selfsim.models.embedder",
     "Encoder": "selfsim.models.encoder",
     "default_encoder": "selfsim.models.factory",
-    "load_embedder": "selfsim.models.factory",
+    "load_embedder": "selfsim.models.loading",
     "load_encoder": "selfsim.models.factory",
     "load_model_folder": "selfsim.models.factory",
     "save_encoder": "selfsim.models.factory",
@@ -26,12 +26,12 @@ if TYPE_CHECKING:
     from selfsim.models.encoder import Encoder
     from selfsim.models.factory import (
         default_encoder,
-        load_embedder,
         load_encoder,
         load_model_folder,
         save_encoder,
         timm_encoder,
     )
+    from selfsim.models.loading import load_embedder
     from selfsim.models.pooling import GeM
 
 __all__ = ["default_encoder", "Embedder", "Encoder", "EncoderConfig", "GeM", "load_embedder", "load_encoder", "load_model_folder", "save_encoder", "timm_encoder"]

@@ -1,5 +1,8 @@
 """What indexing and search need from a model: the PyTorch :class:`Encoder` or the
-onnxruntime :class:`~selfsim.models.onnx.OnnxEncoder` (``selfsim export --onnx``)."""
+onnxruntime :class:`~selfsim.models.onnx.OnnxEncoder` (``selfsim export --onnx``).
+
+The interface speaks NumPy only, so that indexing and search with an ONNX model
+never load PyTorch."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
-import torch
 from PIL import Image
 
 from selfsim.models.config import EncoderConfig
@@ -26,14 +28,15 @@ class Embedder(Protocol):
     @property
     def dim(self) -> int: ...
 
-    @property
-    def device(self) -> torch.device: ...
-
     def eval(self) -> Any: ...
 
-    def preprocess(self, image: Image.Image) -> torch.Tensor: ...
+    def pixels(self, image: Image.Image) -> np.ndarray:
+        """One RGB image -> the network's input, float32 (3, S, S) (models/pixels.py)."""
+        ...
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+    def embed_pixels(self, x: np.ndarray) -> np.ndarray:
+        """Inputs (B, 3, S, S) -> float32 unit vectors (B, D)."""
+        ...
 
     def embed(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray: ...
 

@@ -21,6 +21,7 @@ from torchvision.transforms import v2
 from selfsim.errors import ModelError
 from selfsim.models.config import EncoderConfig
 from selfsim.models.embedder import fingerprint_of
+from selfsim.models.pixels import stack_pixels, to_pixels
 from selfsim.models.pooling import GeM
 from selfsim.models.whitening import Whitening
 
@@ -105,8 +106,19 @@ class Encoder(nn.Module):
         return F.normalize(self.whitening(h) if self.whitening is not None else h, dim=-1)
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
-        """One RGB image -> (3, S, S) tensor."""
-        return self.transform(image)
+        """One RGB image -> (3, S, S) tensor (the values of :meth:`pixels`)."""
+        return torch.from_numpy(self.pixels(image))
+
+    def pixels(self, image: Image.Image) -> np.ndarray:
+        """One RGB image -> float32 (3, S, S), bit for bit what :attr:`transform` gives."""
+        return to_pixels(image, self.config)
+
+    @torch.inference_mode()
+    def embed_pixels(self, x: np.ndarray) -> np.ndarray:
+        """Inputs (B, 3, S, S) from :meth:`pixels` -> float32 unit vectors (B, D)."""
+        if self.training:
+            self.eval()
+        return self(torch.from_numpy(np.ascontiguousarray(x)).to(self.device)).float().cpu().numpy()
 
     @torch.inference_mode()
     def embed(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray:
@@ -119,6 +131,6 @@ class Encoder(nn.Module):
             self.eval()
         out = np.empty((len(images), self.dim), dtype=np.float32)
         for i in range(0, len(images), batch_size):
-            batch = torch.stack([self.preprocess(im) for im in images[i : i + batch_size]])
-            out[i : i + len(batch)] = self(batch.to(self.device)).float().cpu().numpy()
+            chunk = list(images[i : i + batch_size])
+            out[i : i + len(chunk)] = self.embed_pixels(stack_pixels(chunk, self.config))
         return out

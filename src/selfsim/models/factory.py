@@ -14,9 +14,9 @@ from selfsim.data.files import file_sha256
 from selfsim.errors import ModelError
 from selfsim.models.checkpoint import load_into, read_state_dict
 from selfsim.models.config import EncoderConfig
-from selfsim.models.embedder import Embedder
 from selfsim.models.encoder import Encoder, default_device
 from selfsim.models.lite0_weights import load_lite0_state_dict, weights_sha256
+from selfsim.models.loading import ONNX_SUFFIX, load_embedder  # noqa: F401  (load_embedder: re-exported)
 from selfsim.models.small_cnn import NAME as SMALL_CNN
 from selfsim.models.small_cnn import SmallCNN
 from selfsim.models.whitening import Whitening
@@ -29,7 +29,6 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 #: Keys of the whitening's tensors in the weights file (beside the backbone's).
 WHITENING_PREFIX = "whitening."
-ONNX_SUFFIX = ".onnx"
 
 
 def create_backbone(name: str, feature_level: int | None = None) -> Any:
@@ -182,30 +181,6 @@ def load_encoder(
             )
         return timm_encoder(model, weights, device=device)
     raise ModelError(_unknown_model_message(model))
-
-
-def load_embedder(
-    model: str = "default",
-    *,
-    weights: str | Path | None = None,
-    device: torch.device | str | None = None,
-) -> Embedder:
-    """What indexing and search run: :func:`load_encoder`'s models, and ``.onnx`` files
-    written by ``selfsim export --onnx`` (run with onnxruntime on the CPU).
-
-    Raises:
-        ModelError: as :func:`load_encoder`; an ONNX file without its config, or
-            onnxruntime missing.
-    """
-    if model.endswith(ONNX_SUFFIX):
-        if weights is not None:
-            raise ModelError("--weights applies to timm model names, not to an ONNX file")
-        if not Path(model).is_file():
-            raise ModelError(f"ONNX model not found: {model}")
-        from selfsim.models.onnx import OnnxEncoder
-
-        return OnnxEncoder(model)
-    return load_encoder(model, weights=weights, device=device)
 
 
 def timm_name_hint(name: str) -> str:

@@ -15,16 +15,19 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
 from selfsim.data.files import file_sha256
 from selfsim.errors import ModelError
 from selfsim.models.config import EncoderConfig
 from selfsim.models.embedder import fingerprint_of
-from selfsim.models.encoder import Encoder
+from selfsim.models.pixels import stack_pixels, to_pixels
+
+if TYPE_CHECKING:
+    from selfsim.models.encoder import Encoder
 
 #: ONNX operator set; onnxruntime has supported it since 1.14.
 OPSET = 18
@@ -40,6 +43,8 @@ def export_onnx(encoder: Encoder, out: str | os.PathLike[str]) -> Path:
     Raises:
         ModelError: the ``onnx``/``onnxscript`` packages are missing, or export failed.
     """
+    import torch
+
     try:
         import onnxscript  # noqa: F401  (the exporter needs it)
     except ImportError:
@@ -67,7 +72,7 @@ def export_onnx(encoder: Encoder, out: str | os.PathLike[str]) -> Path:
 
 
 class OnnxEncoder:
-    """Embeds decoded images with an exported ``.onnx`` file, on CPU, without PyTorch models.
+    """Embeds decoded images with an exported ``.onnx`` file, on CPU, without PyTorch.
 
     It serves everywhere a model does (``selfsim index/search --model x.onnx``): it
     has the :class:`~selfsim.models.embedder.Embedder` interface. Its fingerprint
@@ -95,12 +100,10 @@ class OnnxEncoder:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own types for broken files
             raise ModelError(f"{path}: not a loadable ONNX model ({type(e).__name__})") from None
-        # The same preprocessing as the PyTorch encoder, by construction.
-        self._transform = Encoder.make_transform(self.config)
         self.weights_sha256 = file_sha256(path)
         self.spec: dict[str, str | None] = {"model": str(path.resolve()), "weights": None}
         s = self.config.input_size
-        self._dim = int(self(torch.zeros(1, 3, s, s)).shape[1])
+        self._dim = int(self.embed_pixels(np.zeros((1, 3, s, s), np.float32)).shape[1])
 
     @property
     def fingerprint(self) -> str:
@@ -110,25 +113,22 @@ class OnnxEncoder:
     def dim(self) -> int:
         return self._dim
 
-    @property
-    def device(self) -> torch.device:
-        return torch.device("cpu")
-
     def eval(self) -> OnnxEncoder:
         return self  # nothing to switch: the graph is exported in eval mode
 
-    def preprocess(self, image: Image.Image) -> torch.Tensor:
-        """One RGB image -> (3, S, S) tensor, as :meth:`Encoder.preprocess`."""
-        return self._transform(image)
+    def pixels(self, image: Image.Image) -> np.ndarray:
+        """One RGB image -> float32 (3, S, S), as :meth:`Encoder.pixels`."""
+        return to_pixels(image, self.config)
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, S, S) normalised pixels -> (B, D) unit vectors."""
-        return torch.from_numpy(self.session.run([OUTPUT], {INPUT: x.cpu().numpy()})[0])
+    def embed_pixels(self, x: np.ndarray) -> np.ndarray:
+        """(B, 3, S, S) normalised pixels -> float32 (B, D) unit vectors."""
+        out = self.session.run([OUTPUT], {INPUT: np.ascontiguousarray(x, dtype=np.float32)})[0]
+        return np.asarray(out, dtype=np.float32)
 
     def embed(self, images: Sequence[Image.Image], batch_size: int = 32) -> np.ndarray:
         """float32 (N, D) unit vectors, as :meth:`Encoder.embed` returns."""
         out = np.empty((len(images), self.dim), dtype=np.float32)
         for i in range(0, len(images), batch_size):
-            batch = torch.stack([self._transform(im) for im in images[i : i + batch_size]])
-            out[i : i + len(batch)] = self(batch).numpy()
+            chunk = list(images[i : i + batch_size])
+            out[i : i + len(chunk)] = self.embed_pixels(stack_pixels(chunk, self.config))
         return out
