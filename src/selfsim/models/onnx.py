@@ -82,9 +82,11 @@ class OnnxEncoder:
     Args:
         path: the ``.onnx`` file; its ``.json`` config must sit beside it.
         threads: onnxruntime intra-op threads (0: onnxruntime's default).
+        spec: how an index records the model (default: the file's path).
     """
 
-    def __init__(self, path: str | os.PathLike[str], threads: int = 0) -> None:
+    def __init__(self, path: str | os.PathLike[str], threads: int = 0,
+                 spec: dict[str, str | None] | None = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError:
@@ -101,7 +103,7 @@ class OnnxEncoder:
         except Exception as e:  # onnxruntime raises its own types for broken files
             raise ModelError(f"{path}: not a loadable ONNX model ({type(e).__name__})") from None
         self.weights_sha256 = file_sha256(path)
-        self.spec: dict[str, str | None] = {"model": str(path.resolve()), "weights": None}
+        self.spec: dict[str, str | None] = spec or {"model": str(path.resolve()), "weights": None}
         s = self.config.input_size
         self._dim = int(self.embed_pixels(np.zeros((1, 3, s, s), np.float32)).shape[1])
 
