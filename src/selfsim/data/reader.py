@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from selfsim.data import vips
 from selfsim.data.files import file_kind
 from selfsim.errors import ImageReadError
 from selfsim.names import DEFAULT_MAX_PIXELS  # re-exported: 100 megapixels
@@ -99,6 +100,26 @@ def _draft_size(size: tuple[int, int], min_side: int) -> tuple[int, int]:
     return max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))
 
 
+def _vips_read(source: str | io.BytesIO, img: Image.Image, min_side: int | None,
+               keep_alpha: bool) -> Image.Image | None:
+    """A large still 8-bit PNG or WebP without EXIF rotation, read at reduced size by
+    libvips (data/vips.py), or None to read it with Pillow."""
+    if min_side is None or img.format not in vips.FORMATS or img.mode not in vips.MODES:
+        return None
+    factor = min(img.size) // max(1, min_side)
+    if factor < 2 or getattr(img, "is_animated", False) or img.getexif().get(0x0112, 1) != 1:
+        return None
+    data = source.getvalue() if isinstance(source, io.BytesIO) else source
+    out = vips.shrink_read(data, img.size, factor, keep_alpha and _has_alpha(img))
+    if out is not None:
+        out.info[ORIGINAL_SIZE] = img.size
+    return out
+
+
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info)
+
+
 def read_image(
     path: str | os.PathLike[str] | bytes,
     *,
@@ -163,6 +184,9 @@ def read_image(
             raise ImageReadError(
                 name, f"too large: {w}x{h} = {w * h:,} pixels exceeds the cap of {max_pixels:,}", "size"
             )
+        fast = _vips_read(source, img, min_side, keep_alpha)
+        if fast is not None:
+            return fast
         try:
             if getattr(img, "is_animated", False):
                 img.seek(0)  # first frame of a GIF/WebP animation
