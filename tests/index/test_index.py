@@ -104,3 +104,36 @@ def test_hnsw_index_handles_replacements(photo_dir: Path, tmp_path: Path, encode
         ids, xb = index.catalog.vectors(index.model.dim)
         D, I = index.search(xb, 1)
         assert np.array_equal(I[:, 0], ids)
+
+
+def test_hnsw_adds_and_deletes_never_rebuild_the_graph(tmp_path: Path, monkeypatch) -> None:
+    from selfsim.index.catalog import NewImage
+    from selfsim.index.store import COMPACT_SHARE
+
+    rng = np.random.default_rng(0)
+
+    def picture(i: int) -> NewImage:
+        v = rng.standard_normal(16).astype(np.float32)
+        return NewImage(f"/pics/{i}.jpg", f"{i:064x}", 10, 1, 8, 8, v / np.linalg.norm(v), i)
+
+    rebuilds = []
+    monkeypatch.setattr(Index, "rebuild_store", lambda self, f=Index.rebuild_store: rebuilds.append(1) or f(self))
+    model = ModelRef("f" * 16, "m", {"model": "m", "weights": None}, 16)
+    with Index.create(tmp_path / "idx", model, kind="hnsw") as index:
+        index.add([picture(i) for i in range(200)])
+    assert rebuilds == [1]  # the first store of a new index
+    with Index.open(tmp_path / "idx", writable=True) as index:
+        assert len(index.store) == 200 and rebuilds == [1]  # loaded from its file
+        index.add([picture(3)])  # replaces /pics/3.jpg: the old vector becomes a tombstone
+        gone = [int(i) for i in index.catalog.ids()[:20]]
+        index.remove(gone)
+        index.add([picture(i) for i in range(200, 230)])
+        assert rebuilds == [1] and len(index.store) == len(index) == 210
+        ids, xb = index.catalog.vectors(16)
+        _, I = index.search(xb, 1)
+        assert np.array_equal(I[:, 0], ids) and not np.isin(I, gone).any()
+    with Index.open(tmp_path / "idx") as index:  # tombstones come back from the file and the catalog
+        assert len(index.store) == 210 and rebuilds == [1]
+    with Index.open(tmp_path / "idx", writable=True) as index:
+        index.remove([int(i) for i in index.catalog.ids()[: int(COMPACT_SHARE * 240)]])
+        assert len(index.store) == len(index) and rebuilds == [1, 1]  # compacted once they pile up

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from selfsim.index.store import FaissStore, resolve_kind
 
@@ -40,7 +41,31 @@ def test_hnsw_recall_against_exact() -> None:
     _, I = store.search(xq, 1)
     exact = np.argmax(xq @ xb.T, axis=1)
     assert (I[:, 0] == exact).mean() >= 0.95
-    assert not store.supports_remove
+
+
+def test_hnsw_removes_by_tombstones_without_a_rebuild(tmp_path) -> None:
+    from selfsim.index.store import RebuildNeeded
+
+    xb, xq = _unit(2000, 32, 4), _unit(40, 32, 5)
+    store = FaissStore(32, "hnsw")
+    store.add(np.arange(2000), xb)
+    exact = np.argmax(xq @ xb.T, axis=1)
+    store.remove(np.concatenate([exact, [99999]]))  # each query's best match goes; unknown ids are ignored
+    assert len(store) == 2000 - len(set(exact.tolist())) and store.dead_share > 0
+    _, I = store.search(xq, 5)
+    assert not np.isin(I, exact).any() and (I >= 0).all()
+    live = np.setdiff1d(np.arange(2000), exact)
+    assert np.array_equal(np.sort(store.ids()), live)
+    with pytest.raises(RebuildNeeded):
+        store.add(exact[:1], xb[exact[:1]])  # a removed id cannot come back into the graph
+    store.add(np.array([5000]), xq[:1])  # a new one can
+    assert store.search(xq[:1], 1)[1][0, 0] == 5000
+
+    store.save(tmp_path / "h.faiss")  # the file keeps the graph; the catalog says what is live
+    again = FaissStore.load(tmp_path / "h.faiss")
+    assert again.serve(np.sort(np.append(live, 5000))) is None
+    assert np.array_equal(again.search(xq, 5)[1], store.search(xq, 5)[1])
+    assert again.serve(np.arange(10)) is not None  # too many gone: rebuild instead
 
 
 def test_empty_store_and_auto_kind() -> None:

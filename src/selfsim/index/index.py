@@ -37,7 +37,7 @@ from selfsim.index.catalog import (
     NewImage,
     damaged,
 )
-from selfsim.index.store import STORE_KINDS, FaissStore, resolve_kind
+from selfsim.index.store import COMPACT_SHARE, STORE_KINDS, FaissStore, RebuildNeeded, resolve_kind
 from selfsim.models.phash import hamming
 
 if TYPE_CHECKING:
@@ -380,12 +380,13 @@ class Index:
         store = self.store  # reflect the catalog as it was before this change
         ids, replaced = self.catalog.insert(images, model.fingerprint)
         self._phashes = None
-        if len(replaced) and not store.supports_remove:
-            self._store = None  # HNSW cannot delete: rebuilt lazily, new rows included
-        else:
-            store.remove(replaced)
+        store.remove(replaced)
+        try:
             if images:
                 store.add(ids, np.stack([im.vector for im in images]))
+        except RebuildNeeded:  # an HNSW tombstone's id came back: rebuilt lazily, new rows included
+            self._store = None
+        self._compact_if_needed()
         self._dirty = True
         return ids
 
@@ -400,11 +401,12 @@ class Index:
         self._dirty = True
 
     def _remove_from_store(self, ids: np.ndarray) -> None:
-        store = self.store
-        if store.supports_remove:
-            store.remove(ids)
-        else:
-            self._store = None  # HNSW cannot delete: rebuild from the catalog lazily
+        self.store.remove(ids)  # HNSW: tombstones, skipped by searches
+        self._compact_if_needed()
+
+    def _compact_if_needed(self) -> None:
+        if self._store is not None and self._store.dead_share > COMPACT_SHARE:
+            self._store = None  # rebuilt from the catalog when next needed, without them
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Nearest vectors: ``(D, I)`` with cosine similarities and ids, best first."""
@@ -446,11 +448,7 @@ def store_mismatch(store: FaissStore, ids: np.ndarray, dim: int) -> str | None:
     """Why a loaded store does not serve a catalog with these ids, or None."""
     if store.dim != dim:
         return f"holds vectors of {store.dim} numbers, not {dim}"
-    if len(store) != len(ids):
-        return f"holds {len(store)} vectors for {len(ids)} catalog rows"
-    if not np.array_equal(np.sort(store.ids()), ids):
-        return "holds other ids than the catalog"
-    return None
+    return store.serve(ids)
 
 
 def _leftover(name: str) -> bool:

@@ -19,6 +19,12 @@ from selfsim.names import STORE_KINDS as _STORE_KINDS
 
 #: Collections up to this size are searched exactly; larger ones with HNSW.
 EXACT_SEARCH_LIMIT = 100_000
+#: An HNSW store whose removed vectors (tombstones) pass this share of it is rebuilt.
+COMPACT_SHARE = 0.25
+
+
+class RebuildNeeded(SelfsimError):
+    """An id comes back that an HNSW store holds as removed: only a rebuild can take it."""
 STORE_KINDS = _STORE_KINDS
 
 
@@ -56,8 +62,11 @@ def resolve_kind(kind: str, n: int) -> str:
 class FaissStore:
     """FAISS ``IndexIDMap2`` over an exact (``flat``) or HNSW (``hnsw``) index.
 
-    HNSW graphs cannot delete vectors; :attr:`supports_remove` is False for them and
-    the owner rebuilds the store from its own copy of the vectors instead.
+    HNSW graphs cannot delete vectors: a removed vector stays in the graph as a
+    tombstone that searches skip (a FAISS ID selector), so adds and deletes never
+    rebuild the graph. The owner compacts (rebuilds) the store once tombstones pass
+    :data:`COMPACT_SHARE` of it, and when an id it holds as removed comes back
+    (:class:`RebuildNeeded`).
     """
 
     def __init__(self, dim: int, kind: str = "flat", hnsw_m: int = 32) -> None:
@@ -74,31 +83,49 @@ class FaissStore:
         else:
             raise SelfsimError(f"unknown index type '{kind}'; choose from: flat, hnsw")
         self._index: faiss.Index = faiss.IndexIDMap2(inner)
+        self._dead: set[int] = set()  # HNSW: removed ids still in the graph
 
     @property
     def supports_remove(self) -> bool:
-        return self.kind == "flat"
+        return True  # flat: removed from the index; HNSW: tombstoned
+
+    @property
+    def dead_share(self) -> float:
+        """Share of the stored vectors that are tombstones."""
+        return len(self._dead) / max(1, int(self._index.ntotal))
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return int(self._index.ntotal) - len(self._dead)
 
     def add(self, ids: np.ndarray, xb: np.ndarray) -> None:
+        """Raises :class:`RebuildNeeded` (adding nothing) when an id is a tombstone."""
         if len(ids):
+            if self._dead and not self._dead.isdisjoint(int(i) for i in ids):
+                raise RebuildNeeded("an id removed from this HNSW store is added again")
             xb = np.ascontiguousarray(xb, dtype=np.float32)
             self._index.add_with_ids(xb, np.ascontiguousarray(ids, dtype=np.int64))
 
     def remove(self, ids: np.ndarray) -> None:
         if len(ids) == 0:
             return
-        if not self.supports_remove:
-            raise SelfsimError("this store cannot remove vectors; rebuild it")
-        self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))  # type: ignore[arg-type]
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if self.kind == "flat":
+            self._index.remove_ids(ids)  # type: ignore[arg-type]
+            return
+        present = np.isin(ids, self._all_ids())  # unknown ids are ignored
+        self._dead.update(int(i) for i in ids[present])
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         xq = np.ascontiguousarray(xq, dtype=np.float32)
         if len(self) == 0:
             return (np.full((len(xq), k), -np.inf, np.float32), np.full((len(xq), k), -1, np.int64))
-        D, I = self._index.search(xq, k)
+        if self._dead:
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+            params.efSearch = max(128, k)
+            params.sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self._dead, np.int64)))
+            D, I = self._index.search(xq, k, params=params)
+        else:
+            D, I = self._index.search(xq, k)
         D[I < 0] = -np.inf
         return D, I
 
@@ -109,8 +136,28 @@ class FaissStore:
         return out
 
     def ids(self) -> np.ndarray:
-        """The stored ids, in insertion order."""
+        """The live ids (tombstones left out), in insertion order."""
+        every = self._all_ids()
+        return every[~np.isin(every, np.fromiter(self._dead, np.int64))] if self._dead else every
+
+    def _all_ids(self) -> np.ndarray:
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)  # type: ignore[attr-defined]
+
+    def serve(self, ids: np.ndarray) -> str | None:
+        """Make this store serve exactly ``ids`` (sorted; the catalog's): ids it holds
+        beyond them become tombstones when it is HNSW and they are few. Returns why it
+        cannot (then it must be rebuilt), or None."""
+        held = np.sort(self._all_ids())
+        if np.array_equal(held, ids) and not self._dead:
+            return None
+        if self.kind != "hnsw" or not np.isin(ids, held).all() or len(held) != len(np.unique(held)):
+            return f"holds {len(self)} vectors for {len(ids)} catalog rows" if len(self) != len(ids) \
+                else "holds other ids than the catalog"
+        extra = held[~np.isin(held, ids)]
+        if len(extra) > COMPACT_SHARE * len(held):
+            return f"holds {len(extra)} removed vectors of {len(held)}"
+        self._dead = {int(i) for i in extra}
+        return None
 
     def save(self, path: Path) -> None:
         # Serialised in memory and written by Python, so a full disk is an OSError (ENOSPC).
@@ -142,5 +189,5 @@ class FaissStore:
             raise ValueError(f"{path} is not a selfsim vector store")
         kind = "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat"
         store = cls.__new__(cls)
-        store.kind, store.dim, store._index = kind, index.d, index
+        store.kind, store.dim, store._index, store._dead = kind, index.d, index, set()
         return store
