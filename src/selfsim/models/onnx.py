@@ -66,9 +66,24 @@ def export_onnx(encoder: Encoder, out: str | os.PathLike[str]) -> Path:
     except Exception as e:  # the exporter raises many kinds; the user needs one line
         tmp.unlink(missing_ok=True)
         raise ModelError(f"ONNX export of {encoder.config.backbone} failed: {type(e).__name__}: {e}") from None
+    _strip_node_metadata(tmp)
     os.replace(tmp, out)
     out.with_suffix(".json").write_text(encoder.config.to_json() + "\n")
     return out
+
+
+def _strip_node_metadata(path: Path) -> None:
+    """Drop the exporter's per-node notes (Python stack traces with this machine's file
+    paths, module names): the graph and weights stay, and the same model exported from
+    any checkout is the same file, byte for byte (its fingerprint is the file's hash)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for graph_nodes in [model.graph.node, *(f.node for f in model.functions)]:
+        for node in graph_nodes:
+            del node.metadata_props[:]
+            node.doc_string = ""
+    onnx.save(model, str(path))
 
 
 class OnnxEncoder:
