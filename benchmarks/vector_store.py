@@ -57,12 +57,15 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--dim", type=int, default=1280)
     ap.add_argument("--kinds", nargs="+", default=["flat", "hnsw"])
+    ap.add_argument("--ef-search", type=int, nargs="*", default=[],
+                    help="also measure HNSW at these efSearch values (selfsim uses 128)")
     args = ap.parse_args()
     basis = np.random.default_rng(0).standard_normal((64, args.dim)).astype(np.float32)
     print(f"{os.cpu_count()} CPU cores; {args.dim}-d unit vectors of intrinsic dimension 64\n")
     print("| vectors | store | build s | memory GB | p50 ms | p99 ms | recall@10 | add 1,000 s | delete 1,000 s "
           "| p50 ms after | recall@10 after |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    sweep: list[str] = []
     for n in args.sizes:
         xb = vectors(n, args.dim, 1, basis)
         xq = vectors(200, args.dim, 2, basis)
@@ -80,6 +83,16 @@ def main() -> None:
             memory = rss_gb() - before
             p50, p99, found = latency(store, xq)
             recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)])
+            if kind == "hnsw":
+                import faiss
+
+                hnsw = faiss.downcast_index(store._index.index)
+                for ef in args.ef_search:
+                    hnsw.hnsw.efSearch = ef
+                    e50, e99, e_found = latency(store, xq)
+                    e_recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(e_found, truth)])
+                    sweep.append(f"| {n:,} | {ef} | {e50:.2f} | {e99:.2f} | {e_recall:.3f} |")
+                hnsw.hnsw.efSearch = 128
             t0 = time.perf_counter()
             store.add(np.arange(n, n + 1000, dtype=np.int64), extra)
             add_s = time.perf_counter() - t0
@@ -96,6 +109,11 @@ def main() -> None:
             print(f"| {n:,} | {kind} | {build:.1f} | {memory:.2f} | {p50:.2f} | {p99:.2f} | {recall:.3f} | "
                   f"{add_s:.2f} | {del_s:.2f} | {p50b:.2f} | {recall_b:.3f} |", flush=True)
             del store
+    if sweep:
+        print("\nHNSW, efSearch against latency and recall@10 (before the updates):\n")
+        print("| vectors | efSearch | p50 ms | p99 ms | recall@10 |")
+        print("|---:|---:|---:|---:|---:|")
+        print("\n".join(sweep))
 
 
 if __name__ == "__main__":
