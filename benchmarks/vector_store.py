@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from selfsim.index.store import FaissStore
+from selfsim.index.store import HNSW_EF_SEARCH, FaissStore
 
 
 def rss_gb() -> float:
@@ -58,7 +58,7 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=1280)
     ap.add_argument("--kinds", nargs="+", default=["flat", "hnsw"])
     ap.add_argument("--ef-search", type=int, nargs="*", default=[],
-                    help="also measure HNSW at these efSearch values (selfsim uses 128)")
+                    help="also measure HNSW at these efSearch values (selfsim uses HNSW_EF_SEARCH)")
     args = ap.parse_args()
     basis = np.random.default_rng(0).standard_normal((64, args.dim)).astype(np.float32)
     print(f"{os.cpu_count()} CPU cores; {args.dim}-d unit vectors of intrinsic dimension 64\n")
@@ -92,7 +92,7 @@ def main() -> None:
                     e50, e99, e_found = latency(store, xq)
                     e_recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(e_found, truth)])
                     sweep.append(f"| {n:,} | {ef} | {e50:.2f} | {e99:.2f} | {e_recall:.3f} |")
-                hnsw.hnsw.efSearch = 128
+                hnsw.hnsw.efSearch = HNSW_EF_SEARCH
             t0 = time.perf_counter()
             store.add(np.arange(n, n + 1000, dtype=np.int64), extra)
             add_s = time.perf_counter() - t0
