@@ -8,7 +8,7 @@ Vectors are unit length and compared by inner product (= cosine similarity).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import faiss
 import numpy as np
@@ -87,6 +87,7 @@ class FaissStore:
             raise SelfsimError(f"unknown index type '{kind}'; choose from: flat, hnsw")
         self._index: faiss.Index = faiss.IndexIDMap2(inner)
         self._dead: set[int] = set()  # HNSW: removed ids still in the graph
+        self._skip: Any = None  # search parameters that skip them, made once per change
 
     @property
     def supports_remove(self) -> bool:
@@ -117,20 +118,29 @@ class FaissStore:
             return
         present = np.isin(ids, self._all_ids())  # unknown ids are ignored
         self._dead.update(int(i) for i in ids[present])
+        self._skip = None
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         xq = np.ascontiguousarray(xq, dtype=np.float32)
         if len(self) == 0:
             return (np.full((len(xq), k), -np.inf, np.float32), np.full((len(xq), k), -1, np.int64))
         if self._dead:
-            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
-            params.efSearch = max(HNSW_EF_SEARCH, k)
-            params.sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self._dead, np.int64)))
-            D, I = self._index.search(xq, k, params=params)
+            D, I = self._index.search(xq, k, params=self._skip_params(k))
         else:
             D, I = self._index.search(xq, k)
         D[I < 0] = -np.inf
         return D, I
+
+    def _skip_params(self, k: int) -> Any:
+        """HNSW search parameters that skip the tombstones (kept until they change)."""
+        if self._skip is None:
+            batch = faiss.IDSelectorBatch(np.fromiter(self._dead, np.int64))
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+            params.sel = faiss.IDSelectorNot(batch)
+            self._skip = (params, batch)  # the selectors must outlive the parameters
+        params = self._skip[0]
+        params.efSearch = max(HNSW_EF_SEARCH, k)
+        return params
 
     def reconstruct(self, ids: np.ndarray) -> np.ndarray:
         out = np.empty((len(ids), self.dim), np.float32)
@@ -160,6 +170,7 @@ class FaissStore:
         if len(extra) > COMPACT_SHARE * len(held):
             return f"holds {len(extra)} removed vectors of {len(held)}"
         self._dead = {int(i) for i in extra}
+        self._skip = None
         return None
 
     def save(self, path: Path) -> None:
@@ -194,5 +205,5 @@ class FaissStore:
         if isinstance(inner, faiss.IndexHNSW):
             inner.hnsw.efSearch = HNSW_EF_SEARCH  # a search setting, not part of the data
         store = cls.__new__(cls)
-        store.kind, store.dim, store._index, store._dead = kind, index.d, index, set()
+        store.kind, store.dim, store._index, store._dead, store._skip = kind, index.d, index, set(), None
         return store
