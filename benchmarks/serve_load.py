@@ -283,13 +283,7 @@ def load_level(port: int, bodies: list[tuple[bytes, str, str]], clients: int, re
         finally:
             client.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    row.wall_s = time.perf_counter() - t0
+    row.wall_s = run_all([threading.Thread(target=worker) for _ in range(clients)])
     if row.sent < requests:
         row.note = f"stopped at --max-seconds {max_seconds:g}"
     return row
@@ -320,15 +314,19 @@ def burst(port: int, bodies: list[tuple[bytes, str, str]], clients: int, label: 
             client.close()
         record(row, lock, orig, t0, outcome)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     row.sent = clients
+    row.wall_s = run_all([threading.Thread(target=worker, args=(n,)) for n in range(clients)])
+    return row
+
+
+def run_all(threads: list[threading.Thread]) -> float:
+    """Start the threads, wait for all; the wall time in seconds."""
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    row.wall_s = time.perf_counter() - t0
-    return row
+    return time.perf_counter() - t0
 
 
 # -- library and CLI ---------------------------------------------------------------

@@ -29,3 +29,12 @@ def show(value: object) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def finite(value: float, digits: int | None = None) -> float | None:
+    """``value`` as a float (rounded to ``digits``) for JSON output, or None when it is
+    NaN or infinite (JSON has no NaN)."""
+    v = float(value)
+    if not math.isfinite(v):
+        return None
+    return v if digits is None else round(v, digits)

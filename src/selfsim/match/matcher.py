@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
+from selfsim.json_values import finite as _finite
 from selfsim.match.calibration import MIN_INLIERS, Calibration
 from selfsim.match.features import FeatureExtractor, LocalFeatures
 from selfsim.match.geometry import (
@@ -75,14 +75,6 @@ class MatchResult:
             "box_b": None if self.box_b is None else [_finite(v, 2) for v in self.box_b],
             "reason": self.reason,
         }
-
-
-def _finite(value: float, digits: int | None = None) -> float | None:
-    """``value`` as a float (rounded to ``digits``), or None when it is NaN or infinite."""
-    v = float(value)
-    if not math.isfinite(v):
-        return None
-    return v if digits is None else round(v, digits)
 
 
 def _no_match(reason: str, matches: int = 0, inliers: int = 0, similarity: float | None = None) -> MatchResult:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+
+from selfsim.json_values import finite
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,6 @@ class QueryResult:
         """The hits as plain JSON values; a NaN or infinite score becomes null (JSON has no NaN)."""
         return {
             "query": self.query,
-            "hits": [{"path": h.path, "score": _finite(h.score), "similarity": _finite(h.similarity),
+            "hits": [{"path": h.path, "score": finite(h.score, 6), "similarity": finite(h.similarity, 6),
                       "verified": h.verified} for h in self.hits],
         }
-
-
-def _finite(value: float) -> float | None:
-    v = float(value)
-    return round(v, 6) if math.isfinite(v) else None

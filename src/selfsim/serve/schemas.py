@@ -7,14 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from selfsim.json_values import finite
 from selfsim.search.results import SearchHit
 from selfsim.serve.service import Added, DedupGroupView, Deleted, MatchOutcome
 
 
-def _num(value: float, digits: int = 6) -> float | None:
-    """JSON has no NaN: a number, rounded, or null."""
-    v = float(value)
-    return round(v, digits) if math.isfinite(v) else None
+def _num(value: float) -> float | None:
+    return finite(value, 6)
 
 
 class ErrorBody(BaseModel):

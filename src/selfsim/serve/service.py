@@ -233,14 +233,19 @@ class Service:
         return {"id": rec.id, "path": rec.path, "sha256": rec.sha256, "bytes": rec.size,
                 "width": rec.width, "height": rec.height}
 
-    def thumbnail(self, image_id: int, size: int) -> bytes:
-        """A JPEG of indexed image ``image_id``, at most ``size`` pixels a side."""
+    def read_indexed(self, image_id: int, purpose: str, min_side: int | None = None) -> Image.Image:
+        """Indexed image ``image_id``'s file: 404 when the id is unknown, 410 when the file
+        is gone since indexing, 422 when it cannot be read now."""
         path = str(self.record(image_id)["path"])
         try:
-            img = read_image(path, min_side=size, max_pixels=self.limits.max_pixels)
+            return read_image(path, min_side=min_side, max_pixels=self.limits.max_pixels)
         except ImageReadError as e:
             raise ServiceError(410 if e.kind == "file" else 422,
-                               f"image {image_id} cannot be shown: {e.reason}") from None
+                               f"image {image_id} cannot be {purpose}: {e.reason}") from None
+
+    def thumbnail(self, image_id: int, size: int) -> bytes:
+        """A JPEG of indexed image ``image_id``, at most ``size`` pixels a side."""
+        img = self.read_indexed(image_id, "shown", min_side=size)
         img.thumbnail((size, size), Image.Resampling.LANCZOS)
         out = io.BytesIO()
         img.save(out, "JPEG", quality=85)
@@ -250,15 +255,7 @@ class Service:
     def match(self, a: Upload, b: Upload | int, draw: bool = False) -> MatchOutcome:
         """Do ``a`` and ``b`` (an upload, or an indexed image's id) show the same thing?"""
         ia = self.read_upload(a)
-        if isinstance(b, int):
-            path = str(self.record(b)["path"])
-            try:
-                ib = read_image(path, max_pixels=self.limits.max_pixels)
-            except ImageReadError as e:
-                raise ServiceError(410 if e.kind == "file" else 422,
-                                   f"image {b} cannot be matched: {e.reason}") from None
-        else:
-            ib = self.read_upload(b)
+        ib = self.read_indexed(b, "matched") if isinstance(b, int) else self.read_upload(b)
         result = self.matcher().match(ia, ib)
         png = None
         if draw:
