@@ -16,7 +16,7 @@ FEATURE_METHODS = ("sift", "orb", "akaze")
 #: Geometric models of ``selfsim match`` (match/geometry.py).
 GEOMETRY_MODES = ("homography", "fundamental")
 #: Kinds of vector store an index can use (index/store.py).
-STORE_KINDS = ("auto", "flat", "hnsw")
+STORE_KINDS = ("auto", "flat", "hnsw", "ivfpq")
 #: Self-supervised methods ``selfsim train`` knows (ssl/losses.py).
 SSL_METHODS = ("simclr", "byol", "simsiam", "vicreg", "dino", "sscd")
 #: Edits that make copies (data/edits.py), and "chain" (several at once).

@@ -72,6 +72,37 @@ def test_an_index_of_format_1_is_read_and_upgraded(photo_dir: Path, tmp_path: Pa
     assert again.returncode == 0 and "8 unchanged" in again.stderr
     db = sqlite3.connect(idx / "catalog.sqlite")
     assert db.execute("SELECT DISTINCT typeof(path) FROM images").fetchall() == [("blob",)]
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
     db.close()
     assert check_index(idx).ok
+
+
+@pytest.mark.slow
+def test_an_index_of_format_2_with_float32_vectors_is_read_and_extended(photo_dir: Path, tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    idx = tmp_path / "idx"
+    assert selfsim("index", str(photo_dir), "--index", str(idx), "-q").returncode == 0
+    db = sqlite3.connect(idx / "catalog.sqlite")  # as selfsim wrote it before format 3: float32 vectors
+    rows = db.execute("SELECT id, vector FROM images").fetchall()
+    db.executemany("UPDATE images SET vector = ? WHERE id = ?",
+                   [(np.frombuffer(v, np.float16).astype(np.float32).tobytes(), i) for i, v in rows])
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    assert check_index(idx).ok
+    found = selfsim("search", "--index", str(idx), str(photo_dir / "orange.jpg"), "--json", "-k", "1")
+    assert json.loads(found.stdout)["hits"][0]["path"].endswith("orange.jpg")
+    Image.new("RGB", (96, 64), (200, 30, 30)).save(photo_dir / "red.png")
+    again = selfsim("index", str(photo_dir), "--index", str(idx), "-q")
+    assert again.returncode == 0 and "1 added" in again.stderr
+    db = sqlite3.connect(idx / "catalog.sqlite")
+    lengths = sorted(n for (n,) in db.execute("SELECT length(vector) FROM images"))
+    assert lengths == [2 * 1280] + [4 * 1280] * 8  # new rows in float16, old ones kept
+    db.close()
+    assert check_index(idx).ok
+    for name in ("orange.jpg", "red.png"):
+        found = selfsim("search", "--index", str(idx), str(photo_dir / name), "--json", "-k", "1")
+        hit = json.loads(found.stdout)["hits"][0]
+        assert hit["path"].endswith(name) and hit["similarity"] == pytest.approx(1.0, abs=1e-3)

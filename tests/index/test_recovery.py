@@ -35,7 +35,17 @@ def _top(idx: Path, encoder: Encoder, query: Path) -> str:
         return next(iter(Searcher(index, encoder).search_paths([query], k=1))).hits[0].path
 
 
-def test_a_damaged_faiss_file_is_rebuilt_without_embedding(built: Path, photo_dir: Path, encoder: Encoder) -> None:
+@pytest.fixture()
+def graph(photo_dir: Path, tmp_path: Path, encoder: Encoder) -> Path:
+    """An index searched through an HNSW graph, the only kind with a vector file."""
+    idx = tmp_path / "graph"
+    with Index.create(idx, model_ref(encoder), kind="hnsw") as index:
+        sync(index, encoder, [photo_dir])
+    return idx
+
+
+def test_a_damaged_faiss_file_is_rebuilt_without_embedding(graph: Path, photo_dir: Path, encoder: Encoder) -> None:
+    built = graph
     (faiss_file,) = built.glob("vectors-*.faiss")
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])
     assert _top(built, encoder, photo_dir / "baboon.jpg").endswith("baboon.jpg")  # a reader rebuilds in memory
@@ -46,13 +56,36 @@ def test_a_damaged_faiss_file_is_rebuilt_without_embedding(built: Path, photo_di
     assert check_index(built).ok  # and the writer saved a sound file
 
 
-def test_a_faiss_file_of_other_ids_is_not_trusted(built: Path, photo_dir: Path, encoder: Encoder) -> None:
+def test_a_faiss_file_of_other_ids_is_not_trusted(graph: Path, photo_dir: Path, encoder: Encoder) -> None:
+    built = graph
     (faiss_file,) = built.glob("vectors-*.faiss")
     other = built.parent / "other"
-    with Index.create(other, model_ref(encoder)) as index:
+    with Index.create(other, model_ref(encoder), kind="hnsw") as index:
         sync(index, encoder, [photo_dir / "gen0.png"])
     shutil.copy(next(other.glob("vectors-*.faiss")), faiss_file)
     assert _top(built, encoder, photo_dir / "orange.jpg").endswith("orange.jpg")
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "other ids"])
+def test_a_damaged_phash_file_is_read_from_the_catalog(damage: str, built: Path) -> None:
+    (phash_file,) = built.glob("phashes-*.npy")
+    with Index.open(built) as index:
+        expected = index.phash_search(index.phashes.hashes[:3], 4)
+    if damage == "missing":
+        phash_file.unlink()
+    elif damage == "truncated":
+        phash_file.write_bytes(phash_file.read_bytes()[:90])
+    else:
+        np.save(phash_file, np.array([[1, 2], [5, 6]], dtype=np.int64))
+    with Index.open(built) as index:
+        got = index.phash_search(np.asarray(expected[0][0][:0].tolist() + [0], np.int64), 64)
+        assert len(got[0][0]) == len(index)  # every image is within 64 bits
+    report = check_index(built)
+    assert not report.ok and any("phashes-" in p.what for p in report.problems)
+    assert check_index(built, repair=True).ok and check_index(built).ok
+    with Index.open(built) as index:
+        again = index.phash_search(index.phashes.hashes[:3], 4)
+        assert all(np.array_equal(a[0], b[0]) for a, b in zip(again, expected))
 
 
 @pytest.mark.parametrize("damage", ["truncated", "random", "spec", "dim", "generation", "vector"])
@@ -112,7 +145,8 @@ def test_an_interrupted_creation_is_made_anew(tmp_path: Path, encoder: Encoder, 
     with Index.create(idx, model_ref(encoder)) as index:
         sync(index, encoder, [photo_dir])
         assert len(index) == 8
-    assert sorted(p.name for p in idx.iterdir() if not p.name.startswith("vectors-")) == ["catalog.sqlite", "write.lock"]
+    assert sorted(p.name for p in idx.iterdir() if not p.name.startswith(("vectors-", "phashes-"))) == [
+        "catalog.sqlite", "write.lock"]
 
 
 class _Stop(Exception):

@@ -40,9 +40,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", "-i", required=True, metavar="DIR", help="index folder (created if missing)")
     add_model_args(p, default=None)
     p.add_argument("--type", choices=STORE_KINDS, default=None,
-                   help="vector index: exact 'flat', approximate 'hnsw', or 'auto' (flat up to "
-                   "100,000 images); on an existing index the vector file is rebuilt, nothing is "
-                   "re-embedded (default: auto for a new index, else the index's own)")
+                   help="vector index: exact 'flat', approximate 'hnsw' (a graph) or 'ivfpq' (compact "
+                   "codes), each approximate one re-scored exactly; 'auto': flat up to 50,000 images, then "
+                   "hnsw, then ivfpq, within SELFSIM_MEMORY_BUDGET (GB; default half the memory). On an "
+                   "existing index the store is rebuilt from the catalog, nothing is re-embedded "
+                   "(default: auto for a new index, else the index's own)")
     p.add_argument("--rebuild", action="store_true",
                    help="re-embed everything under PATH with --model, beside the old index, which "
                    "is replaced only when the new one is complete")

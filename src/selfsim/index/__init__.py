@@ -15,7 +15,7 @@ _EXPORTS = {
     "SkippedFile": "selfsim.index.ingest",
     "SyncReport": "selfsim.index.ingest",
     "sync": "selfsim.index.ingest",
-    "FaissStore": "selfsim.index.store",
+    "FaissStore": "selfsim.index.faiss_store",
     "VectorStore": "selfsim.index.store",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from selfsim.index.catalog import ImageRecord, NewImage
     from selfsim.index.index import Index, ModelRef, is_index
     from selfsim.index.ingest import SkippedFile, SyncReport, sync
-    from selfsim.index.store import FaissStore, VectorStore
+    from selfsim.index.faiss_store import FaissStore
+    from selfsim.index.store import VectorStore
 
 __all__ = ["FaissStore", "ImageRecord", "Index", "is_index", "ModelRef", "NewImage", "SkippedFile", "sync", "SyncReport", "VectorStore"]

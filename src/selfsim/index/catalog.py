@@ -1,7 +1,8 @@
 """The index's SQLite catalog: one row per image, with its vector.
 
 SQLite is the source of truth: each image's path, content hash, size, mtime, the
-model that embedded it, and the vector itself (float32 blob). Writes are
+model that embedded it, and the vector itself (a float16 blob: half the size of
+float32, and cosine similarities within 1e-4 of it; format 2 stored float32, still read). Writes are
 transactions, so an interrupted run keeps every batch it committed and nothing
 half-written. The FAISS file is a cache derived from this table; it carries the
 catalog's ``generation`` in its name and is rebuilt when the two disagree.
@@ -35,9 +36,10 @@ from selfsim.errors import IndexDamagedError, IndexStateError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: 2: paths are BLOBs of the file system's bytes; 1 (still read, upgraded when written) stored UTF-8 text.
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = ("1", "2")
+#: 3: vectors are float16; 2 (still read) stored float32; 1 (still read, upgraded when
+#: written) also stored paths as UTF-8 text instead of the file system's bytes.
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = ("1", "2", "3")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,6 +65,23 @@ CREATE TABLE IF NOT EXISTS local_features (
     PRIMARY KEY (sha256, method)
 );
 """
+
+
+def encode_vector(vector: np.ndarray) -> bytes:
+    """A vector as the catalog stores it: float16 bytes."""
+    return np.ascontiguousarray(vector, dtype=np.float16).tobytes()
+
+
+def decode_vector(blob: object, dim: int) -> np.ndarray | None:
+    """A stored vector as float32 (float16 rows, or float32 ones of format 2), or None
+    when the blob is not ``dim`` numbers long."""
+    if not isinstance(blob, bytes):
+        return None
+    if len(blob) == 2 * dim:
+        return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+    if len(blob) == 4 * dim:
+        return np.frombuffer(blob, dtype=np.float32).copy()
+    return None
 
 
 def encode_path(path: str) -> bytes:
@@ -249,8 +268,9 @@ class Catalog:
         )
 
     @_guarded
-    def upgrade_paths(self) -> int:
-        """Format 1 to 2: text paths become their UTF-8 bytes; returns rows changed."""
+    def upgrade(self) -> int:
+        """Formats 1 and 2 to 3: text paths become their UTF-8 bytes (returns rows
+        changed); float32 vectors stay as they are (read as such) until replaced."""
         with self.transaction():
             cur = self._db.execute("UPDATE images SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'")
             self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
@@ -284,15 +304,19 @@ class Catalog:
         return out
 
     @_guarded
-    def twin(self, sha256: str, model: str) -> tuple[np.ndarray, int, int, int] | None:
-        """Vector, width, height and pHash of an indexed file with this content, if any."""
+    def twin(self, sha256: str, model: str, dim: int) -> tuple[np.ndarray, int, int, int] | None:
+        """Vector, width, height and pHash of an indexed file with this content, if any
+        (and its vector is ``dim`` numbers long)."""
         row = self._db.execute(
             "SELECT vector, width, height, phash FROM images WHERE sha256 = ? AND model = ? LIMIT 1",
             (sha256, model),
         ).fetchone()
         if row is None:
             return None
-        return np.frombuffer(row[0], dtype=np.float32).copy(), int(row[1]), int(row[2]), int(row[3])
+        vector = decode_vector(row[0], dim)
+        if vector is None:
+            return None
+        return vector, int(row[1]), int(row[2]), int(row[3])
 
     @_guarded
     def record_at(self, path: str) -> ImageRecord | None:
@@ -411,8 +435,8 @@ class Catalog:
         return xb
 
     def _unpack(self, rows: list[tuple[int, bytes]], dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, vectors)`` of ``(id, blob)`` rows, each blob checked to be ``dim`` floats."""
-        bad = [i for i, blob in rows if not isinstance(blob, bytes) or len(blob) != 4 * dim]
+        """``(ids, vectors)`` of ``(id, blob)`` rows, each blob checked to be ``dim`` numbers."""
+        bad = [i for i, blob in rows if not isinstance(blob, bytes) or len(blob) not in (2 * dim, 4 * dim)]
         if bad:
             raise IndexDamagedError(
                 f"{self.path}: the stored vector of image {bad[0]}"
@@ -421,9 +445,12 @@ class Catalog:
                 f"`selfsim check {self.path.parent} --repair`, then index again"
             )
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        if all(len(blob) == 2 * dim for _, blob in rows):  # the common case: one conversion
+            half = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float16)
+            return ids, half.reshape(len(rows), dim).astype(np.float32)
         xb = np.empty((len(rows), dim), np.float32)
         for row, (_, blob) in enumerate(rows):
-            xb[row] = np.frombuffer(blob, dtype=np.float32)
+            xb[row] = decode_vector(blob, dim)
         return ids, xb
 
     @_guarded
@@ -452,7 +479,7 @@ class Catalog:
                     "vector, phash, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         key, im.sha256, im.size, im.mtime_ns, im.width, im.height, model,
-                        np.ascontiguousarray(im.vector, dtype=np.float32).tobytes(), im.phash, now,
+                        encode_vector(im.vector), im.phash, now,
                     ),
                 )
                 ids.append(cur.lastrowid)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from selfsim.errors import IndexStateError, SelfsimError
-from selfsim.index.catalog import READABLE_VERSIONS, SCHEMA_VERSION, Catalog
+from selfsim.index.catalog import READABLE_VERSIONS, SCHEMA_VERSION, Catalog, decode_vector
 from selfsim.index.index import (
     CATALOG_FILE,
     MAX_DIM,
@@ -30,7 +30,9 @@ from selfsim.index.index import (
     parse_meta,
     store_mismatch,
 )
-from selfsim.index.store import STORE_KINDS, FaissStore
+from selfsim.index.faiss_store import FaissStore
+from selfsim.index.phash_table import PhashTable
+from selfsim.index.store import STORE_KINDS, resolve_kind
 
 #: A stored vector is unit length; further off than this it was damaged.
 NORM_TOLERANCE = 1e-3
@@ -107,18 +109,22 @@ def _check(folder: Path, catalog: Catalog, repair: bool, report: CheckReport) ->
     if version not in READABLE_VERSIONS:
         found(f"meta 'schema_version' is {version!r}",
               lambda: catalog.set_meta({"schema_version": str(SCHEMA_VERSION)}))
-    if version == "1" and repair:
-        catalog.upgrade_paths()
+    if version in ("1", "2") and repair:
+        catalog.upgrade()
 
     # Vector length: the meta row, unless most stored vectors say otherwise (a damaged
     # row must not make repair drop every sound vector).
     rows = catalog.vector_rows()
-    lengths = Counter(len(b) // 4 for _, b, _ in rows if isinstance(b, bytes) and len(b) % 4 == 0)
-    common, count = lengths.most_common(1)[0] if lengths else (0, 0)
+    lengths = Counter(len(b) for _, b, _ in rows if isinstance(b, bytes) and len(b) % 2 == 0)
+    common_bytes, count = lengths.most_common(1)[0] if lengths else (0, 0)
     try:
         dim = int(meta.get("dim", ""))
     except ValueError:
         dim = 0
+    # float16 blobs since format 3, float32 before (a format-3 catalog may hold both)
+    common = 0 if not common_bytes or dim * 2 == common_bytes or dim * 4 == common_bytes else (
+        common_bytes // 2 if version == str(SCHEMA_VERSION) else common_bytes // 4)
+    common = common or dim
     if not 0 < dim <= MAX_DIM or (common and dim != common and count > len(rows) / 2):
         fix = (lambda: catalog.set_meta({"dim": str(common)})) if common else None
         found(f"meta 'dim' is {meta.get('dim')!r}" + (f" (the vectors say {common})" if common else ""), fix)
@@ -143,10 +149,11 @@ def _check(folder: Path, catalog: Catalog, repair: bool, report: CheckReport) ->
     bad: dict[str, list[int]] = {}
     for image_id, blob, model in catalog.vector_rows():
         why = None
-        if not isinstance(blob, bytes) or len(blob) != 4 * dim:
+        vector = decode_vector(blob, dim)
+        if vector is None:
             why = f"a vector that is not {dim} numbers long"
         else:
-            norm = float(np.linalg.norm(np.frombuffer(blob, np.float32)))
+            norm = float(np.linalg.norm(vector))
             if not np.isfinite(norm) or abs(norm - 1) > NORM_TOLERANCE:
                 why = "a vector that is not unit length"
         if why is None and fingerprint and model != fingerprint:
@@ -169,27 +176,42 @@ def _check(folder: Path, catalog: Catalog, repair: bool, report: CheckReport) ->
 
 
 def _check_store(folder: Path, catalog: Catalog, repair: bool, found: Callable[..., None]) -> None:
-    """The FAISS file of the catalog's generation: present, readable, and the same ids."""
+    """The derived files of the catalog's generation: the HNSW graph (large collections)
+    and the packed pHashes, present, readable, and holding the catalog's ids."""
     try:
-        model, _ = parse_meta(folder, catalog.meta())
+        model, kind = parse_meta(folder, catalog.meta())
         generation = catalog.generation
     except SelfsimError:
         return  # reported above; repaired meta is checked on the next run
+    ids = catalog.ids()
     target = folder / f"vectors-{generation}.faiss"
-    problem = None
-    try:
-        store = FaissStore.load(target)
-        problem = store_mismatch(store, catalog.ids(), model.dim)
-    except FileNotFoundError:
-        problem = "is missing" if len(catalog) else None
-    except (RuntimeError, OSError, ValueError) as e:
-        problem = f"is unreadable ({str(e).splitlines()[0][:80]})"
-    if problem:
-        found(f"{target.name} {problem} (repair rebuilds it from the catalog; nothing is re-embedded)",
+    phash_file = folder / f"phashes-{generation}.npy"
+    problems = []
+    if resolve_kind(kind, len(ids), model.dim) != "flat":
+        try:
+            problem = store_mismatch(FaissStore.load(target), ids, model.dim)
+        except FileNotFoundError:
+            problem = "is missing"
+        except (RuntimeError, OSError, ValueError) as e:
+            problem = f"is unreadable ({str(e).splitlines()[0][:80]})"
+        if problem:
+            problems.append(f"{target.name} {problem}")
+    if len(ids):
+        try:
+            if not np.array_equal(PhashTable.load(phash_file).ids, ids):
+                problems.append(f"{phash_file.name} holds other ids than the catalog")
+        except FileNotFoundError:
+            problems.append(f"{phash_file.name} is missing")
+        except (OSError, ValueError) as e:
+            problems.append(f"{phash_file.name} is unreadable ({str(e).splitlines()[0][:80]})")
+    if problems:
+        found(f"{'; '.join(problems)} (repair rebuilds them from the catalog; nothing is re-embedded)",
               lambda: _rebuild_store(folder))
-    stale = [p for p in folder.glob("vectors-*.faiss") if p != target] + list(folder.glob(".vectors-*.tmp-*"))
+    keep = {target, phash_file} if resolve_kind(kind, len(ids), model.dim) != "flat" else {phash_file}
+    stale = [p for p in [*folder.glob("vectors-*.faiss"), *folder.glob("phashes-*.npy")] if p not in keep]
+    stale += [*folder.glob(".vectors-*.tmp-*"), *folder.glob(".phashes-*.tmp-*")]
     if stale:
-        found(f"{len(stale)} stale vector file(s)", lambda: _remove(stale))
+        found(f"{len(stale)} stale search file(s)", lambda: _remove(stale))
 
 
 def _remove(files: list[Path]) -> None:
@@ -203,6 +225,7 @@ def _rebuild_store(folder: Path) -> None:
     Index.__init__(index, folder, catalog, True, None)
     try:
         index._store = index.rebuild_store()
+        index._phashes = PhashTable(*catalog.phashes())
         index.save()
     finally:
         index.close()

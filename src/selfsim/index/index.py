@@ -1,15 +1,17 @@
-"""An index directory: a SQLite catalog (truth) plus a FAISS vector store (cache).
+"""An index directory: a SQLite catalog (truth) plus derived search structures (caches).
 
 Layout of ``INDEX/``::
 
-    catalog.sqlite            images, their vectors, and which model made them
-    vectors-<generation>.faiss the vector store, named after the catalog generation
-    write.lock                held by the one process allowed to write
-    .rebuild/                 a ``--rebuild`` in progress (swapped in when complete)
+    catalog.sqlite             images, their vectors (float16), and which model made them
+    vectors-<generation>.faiss an HNSW graph over reduced vectors (large collections only;
+                               small ones are searched exactly, straight from the catalog)
+    phashes-<generation>.npy   every image's pHash, packed
+    write.lock                 held by the one process allowed to write
+    .rebuild/                  a ``--rebuild`` in progress (swapped in when complete)
 
-Opening an index whose FAISS file is missing, stale, unreadable or out of step
-with the catalog rebuilds the store from the catalog, so a crash or a damaged
-cache never costs an embedding.
+Each full vector is stored once, in the catalog. Opening an index whose files are
+missing, stale, unreadable or out of step with the catalog rebuilds them from it,
+so a crash or a damaged cache never costs an embedding.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from selfsim.index.catalog import (
     NewImage,
     damaged,
 )
-from selfsim.index.store import COMPACT_SHARE, STORE_KINDS, FaissStore, RebuildNeeded, resolve_kind
-from selfsim.models.phash import hamming
+from selfsim.index.faiss_store import REDUCTION_SAMPLE, FaissStore
+from selfsim.index.phash_table import PhashTable
+from selfsim.index.store import COMPACT_SHARE, STORE_KINDS, RebuildNeeded, resolve_kind
 
 if TYPE_CHECKING:
     from selfsim.models.embedder import Embedder
@@ -157,7 +160,7 @@ class Index:
         self.writable = writable
         self._lock_fd = lock_fd
         self._store: FaissStore | None = None
-        self._phashes: tuple[np.ndarray, np.ndarray] | None = None
+        self._phashes: PhashTable | None = None
         self._dirty = False
         try:
             self._model, self._kind = parse_meta(path, catalog.meta())
@@ -239,7 +242,7 @@ class Index:
                 + ("" if version else f" ({_repair_hint(folder)}, or index again with --rebuild)")
             )
         if writable and version != str(SCHEMA_VERSION):
-            catalog.upgrade_paths()
+            catalog.upgrade()
         return cls(folder, catalog, writable, lock_fd)
 
     def close(self) -> None:
@@ -280,7 +283,7 @@ class Index:
 
     @property
     def store_kind(self) -> str:
-        """``auto``, ``flat`` or ``hnsw``, as chosen when the index was made."""
+        """``auto``, ``flat``, ``hnsw`` or ``ivfpq``, as chosen when the index was made."""
         return self._kind
 
     def set_store_kind(self, kind: str) -> None:
@@ -346,9 +349,11 @@ class Index:
 
     def _load_store(self) -> FaissStore | None:
         """The FAISS file of this generation, if it exists and agrees with the catalog."""
+        if resolve_kind(self._kind, len(self.catalog), self.model.dim) == "flat":
+            return None  # exact search: made from the catalog's vectors, never saved
         file = self._store_file()
         try:
-            store = FaissStore.load(file)
+            store = FaissStore.load(file, exact=self._exact_vectors)
         except FileNotFoundError:
             return None
         except (RuntimeError, OSError, ValueError) as e:
@@ -363,11 +368,23 @@ class Index:
     def _store_file(self) -> Path:
         return self.path / f"vectors-{self.catalog.generation}.faiss"
 
+    def _phash_file(self) -> Path:
+        return self.path / f"phashes-{self.catalog.generation}.npy"
+
+    def _exact_vectors(self, ids: np.ndarray) -> np.ndarray:
+        return self.catalog.vectors_of(ids, self.model.dim)
+
     def rebuild_store(self) -> FaissStore:
-        """A vector store made afresh from the catalog's vectors."""
-        ids, xb = self.catalog.vectors(self.model.dim)
-        store = FaissStore(self.model.dim, resolve_kind(self._kind, len(ids)))
-        store.add(ids, xb)
+        """A vector store made afresh from the catalog's vectors, read in batches (a
+        million vectors never sit in memory as float32 at once)."""
+        dim, n = self.model.dim, len(self.catalog)
+        store = FaissStore(dim, resolve_kind(self._kind, n, dim), exact=self._exact_vectors)
+        if store.kind != "flat" and n:
+            ids = self.catalog.ids()
+            sample = np.random.default_rng(0).choice(ids, min(n, REDUCTION_SAMPLE), replace=False)
+            store.train(self.catalog.vectors_of(np.sort(sample), dim), total=n)
+        for ids, xb in self.catalog.iter_vectors(dim, batch=65536):
+            store.add(ids, xb)
         return store
 
     def add(self, images: list[NewImage]) -> np.ndarray:
@@ -380,6 +397,7 @@ class Index:
         store = self.store  # reflect the catalog as it was before this change
         ids, replaced = self.catalog.insert(images, model.fingerprint)
         self._phashes = None
+        self._dirty = True
         store.remove(replaced)
         try:
             if images:
@@ -409,33 +427,60 @@ class Index:
             self._store = None  # rebuilt from the catalog when next needed, without them
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest vectors: ``(D, I)`` with cosine similarities and ids, best first."""
-        return self.store.search(xq, k)
+        """Nearest vectors: ``(D, I)`` with cosine similarities and ids, best first.
+
+        Similarities are clipped to 1: float16 storage may put an identical vector a
+        few 1e-5 above it."""
+        D, I = self.store.search(xq, k)
+        return np.minimum(D, np.float32(1.0)), I
 
     def vectors(self, ids: np.ndarray | list[int]) -> np.ndarray:
         """Stored vectors (n, d) of these ids."""
-        return self.store.reconstruct(np.asarray(ids, dtype=np.int64))
+        return self._exact_vectors(np.asarray(ids, dtype=np.int64))
 
     def phash_search(self, hq: np.ndarray, max_distance: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each int64 pHash, the ``(ids, distances)`` within ``max_distance`` bits."""
+        return self.phashes.search(np.asarray(hq, dtype=np.int64), max_distance)
+
+    @property
+    def phashes(self) -> PhashTable:
+        """Every image's pHash: the packed file of this generation, or
+        read from the catalog when it is missing or out of step."""
         if self._phashes is None:
-            self._phashes = self.catalog.phashes()
-        ids, hb = self._phashes
-        if len(ids) == 0:
-            return [(np.empty(0, np.int64), np.empty(0, np.int32)) for _ in hq]
-        D = hamming(np.asarray(hq, dtype=np.int64), hb)
-        return [(ids[row <= max_distance], row[row <= max_distance]) for row in D]
+            table = None
+            try:
+                table = PhashTable.load(self._phash_file())
+                if not np.array_equal(table.ids, self.catalog.ids()):
+                    log.warning("%s is out of step with the catalog; reading the catalog", self._phash_file())
+                    table = None
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError) as e:
+                log.warning("%s is unreadable (%s); reading the catalog", self._phash_file(), e)
+            if table is None:
+                table = PhashTable(*self.catalog.phashes())
+                if self.writable:
+                    self._dirty = True
+            self._phashes = table
+        return self._phashes
 
     def save(self) -> None:
-        """Write the vector store for the current catalog generation, atomically."""
+        """Write the search structures for the current catalog generation, atomically."""
         self._require_writable()
         store = self.store
-        if resolve_kind(self._kind, len(store)) != store.kind:  # grew past the exact-search limit
+        wanted = resolve_kind(self._kind, len(store), self.model.dim)
+        if wanted != store.kind or (
+            store.kind != "flat" and 0 < store.trained_on < min(len(store), REDUCTION_SAMPLE) / 4
+        ):  # crossed the exact-search limit, or the reduction was fitted on too few vectors
             self._store = store = self.rebuild_store()
-        target = self._store_file()
-        store.save(target)
-        for old in self.path.glob("vectors-*.faiss"):
-            if old != target:
+        keep = set()
+        if store.kind != "flat":
+            keep.add(self._store_file())
+            store.save(self._store_file())
+        keep.add(self._phash_file())
+        self.phashes.save(self._phash_file())
+        for old in [*self.path.glob("vectors-*.faiss"), *self.path.glob("phashes-*.npy")]:
+            if old not in keep:
                 old.unlink(missing_ok=True)
         self._dirty = False
 
@@ -455,7 +500,8 @@ def _leftover(name: str) -> bool:
     """Files that may stand in a folder that is not an index yet: an interrupted
     creation's, or a catalog that ``--rebuild`` set aside as damaged."""
     return (name in _CREATE_LEFTOVERS or name.startswith((f".{CATALOG_FILE}.new", f"{CATALOG_FILE}.damaged-"))
-            or (name.startswith("vectors-") and name.endswith(".faiss")))
+            or (name.startswith("vectors-") and name.endswith(".faiss"))
+            or (name.startswith("phashes-") and name.endswith(".npy")))
 
 
 def _lock(folder: Path) -> int:

@@ -212,7 +212,7 @@ def sync(
             done = {b.sha256: (v, b.width, b.height, b.phash) for b, v in zip(fresh, out)}
         rows = []
         for b in batch:
-            found_vec = done.get(b.sha256) or index.catalog.twin(b.sha256, fingerprint)
+            found_vec = done.get(b.sha256) or index.catalog.twin(b.sha256, fingerprint, index.model.dim)
             if found_vec is None:  # its twin vanished meanwhile: embed it after all
                 try:
                     img = read_image(b.path, min_side=input_size, max_pixels=max_pixels)
@@ -234,9 +234,8 @@ def sync(
                 report.added += 1
         if rows:
             index.add(rows)
-        # A moved file's old path goes as its new one comes: no twin, even if killed now
-        # (an HNSW store cannot delete; it is rebuilt once, at the end, instead).
-        if moved and index.store.supports_remove:
+        # A moved file's old path goes as its new one comes: no twin, even if killed now.
+        if moved:
             drop_moved()
         batch = []
 

@@ -151,7 +151,7 @@ class Searcher:
         ``offset`` is what normalisation subtracts from this query's similarities."""
         assert self.vouch is not None
         ids, dist = close
-        sims = (self.index.vectors(ids) @ views.T).max(axis=1)
+        sims = np.minimum((self.index.vectors(ids) @ views.T).max(axis=1), 1.0)  # float16 vectors
         for i, s, vs in zip(ids.tolist(), sims.tolist(), self.vouch.score(dist, sims - offset).tolist()):
             best[i] = max(best.get(i, -np.inf), s)
             if vs > scores.get(i, -np.inf):
