@@ -1,119 +1,224 @@
-"""Vector stores at scale: build time, memory, single-query latency and recall@10, and
-the cost of adding and deleting 1,000 vectors, for each kind of store selfsim uses.
+"""Vector stores at scale, through a real index: build time, memory, single-query
+latency and recall@10, and the cost of adding and deleting 1,000 pictures.
 
-The vectors are synthetic unit vectors of intrinsic dimension 64 in 1280 dimensions (as
-the default encoder's embeddings are: correlated, not uniform on the sphere); queries
-are 200 more of the same kind. Recall@10 is measured against exact search over the same
-vectors. Latency is one query at a time (FAISS on all cores), p50 and p99 over the
-queries. Updates go through `FaissStore.add`/`remove` as `selfsim index` makes them (on
-HNSW, deletes are tombstones), then the latency is measured again. Memory is the
-process's resident set after the build, minus that before it.
+Each size gets an index folder (catalog and store) filled with synthetic vectors shaped
+like the default encoder's embeddings: the eigenvalues and mean length measured on real
+photos by benchmarks/embedding_spectrum.py, in random directions (every store here is
+blind to rotations). ``--spread`` sets how clustered the collection is: vectors are
+drawn around one of N/50 centres, with the centres' own spread times ``--spread``
+(1.0: no clusters at all, the hardest case for a graph; 0.8: loose groups of similar
+pictures). Queries are 200 more vectors of the same kind, from another seed.
 
-    python benchmarks/vector_store.py [--sizes 100000 1000000] [--dim 1280]
+Per store kind and size:
+- build s: writing the catalog (SQLite, float16 vectors, as `selfsim index` commits
+  them) and then the store from it, as `selfsim index` does when it saves;
+- disk GB: the index folder; memory GB: resident memory of a fresh reader after its
+  first query (what `selfsim search` or `selfsim serve` holds);
+- open s: a fresh reader to its first answer;
+- p50/p99 ms and recall@10: one query at a time against exact search over the same
+  stored vectors;
+- add/delete 1,000 s: a writer adding 1,000 pictures (or deleting 1,000), saving
+  included; then latency and recall again.
+
+    python benchmarks/vector_store.py [--sizes 100000 1000000] [--kinds flat hnsw] [--spread 1.0]
+        [--sweep 64:64 128:128 ...] [--seed 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
-from selfsim.index.store import HNSW_EF_SEARCH, FaissStore
+from selfsim.index import faiss_store
+from selfsim.index.catalog import NewImage
+from selfsim.index.index import Index, ModelRef
+
+SPECTRUM = Path(__file__).parent / "data" / "embedding_spectrum.json"
+K = 10
 
 
-def rss_gb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 2**20
-    return float("nan")
+class EmbeddingLike:
+    """Unit vectors with a measured spectrum, around N/50 random centres."""
+
+    def __init__(self, n_centres: int, spread: float, seed: int) -> None:
+        spec = json.loads(SPECTRUM.read_text())
+        ev = np.asarray(spec["eigenvalues"], np.float64)
+        dim = len(ev)
+        rng = np.random.default_rng(seed)
+        basis, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
+        self.mean = (basis[:, 0] * spec["mean_length"]).astype(np.float32)
+        # Centre and member draws add up to the measured variance.
+        self.scale = (basis * np.sqrt(ev / (1 + spread**2))).astype(np.float32).T
+        self.spread, self.dim = spread, dim
+        self.centres = self.mean + rng.standard_normal((n_centres, dim)).astype(np.float32) @ self.scale
+
+    def draw(self, n: int, seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        out = np.empty((n, self.dim), np.float32)
+        for start in range(0, n, 50_000):
+            m = min(50_000, n - start)
+            x = self.centres[rng.integers(0, len(self.centres), m)]
+            x = x + self.spread * (rng.standard_normal((m, self.dim)).astype(np.float32) @ self.scale)
+            out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+        return out
 
 
-def vectors(n: int, dim: int, seed: int, basis: np.ndarray) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    out = np.empty((n, dim), np.float32)
-    for start in range(0, n, 100_000):
-        m = min(100_000, n - start)
-        x = rng.standard_normal((m, basis.shape[0])).astype(np.float32) @ basis
-        x += 0.05 * rng.standard_normal((m, dim)).astype(np.float32)
-        out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
-    return out
+def images(xb: np.ndarray, first: int) -> list[NewImage]:
+    return [NewImage(f"/pictures/{first + i:08d}.jpg", f"{first + i:064x}", 1, 1, 1, 1, v, first + i)
+            for i, v in enumerate(xb)]
 
 
-def latency(store: FaissStore, xq: np.ndarray, k: int = 10) -> tuple[float, float, np.ndarray]:
-    times, found = [], []
-    for q in xq:
-        t0 = time.perf_counter()
-        _, ids = store.search(q[None], k)
-        times.append(time.perf_counter() - t0)
-        found.append(ids[0])
-    return float(np.percentile(times, 50) * 1000), float(np.percentile(times, 99) * 1000), np.array(found)
+def exact_top(xq: np.ndarray, xb: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The true top ``K`` ids by inner product, in chunks of the collection."""
+    best_s = np.full((len(xq), 0), -np.inf, np.float32)
+    best_i = np.empty((len(xq), 0), np.int64)
+    for start in range(0, len(xb), 200_000):
+        s = xq @ xb[start : start + 200_000].T
+        s_all = np.concatenate([best_s, s], axis=1)
+        i_all = np.concatenate([best_i, np.broadcast_to(ids[start : start + 200_000], s.shape)], axis=1)
+        top = np.argsort(-s_all, axis=1)[:, :K]
+        best_s, best_i = np.take_along_axis(s_all, top, 1), np.take_along_axis(i_all, top, 1)
+    return best_i
+
+
+def measure(folder: Path, xq: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Open, first answer, latency and recall, in a fresh process (its memory is the reader's)."""
+    np.save(folder.parent / "xq.npy", xq)
+    np.save(folder.parent / "truth.npy", truth)
+    code = f"""
+import json, time, numpy as np
+t0 = time.perf_counter()
+from selfsim.index.index import Index
+xq, truth = np.load({str(folder.parent / 'xq.npy')!r}), np.load({str(folder.parent / 'truth.npy')!r})
+index = Index.open({str(folder)!r})
+index.search(xq[:1], {K})
+opened = time.perf_counter() - t0
+times, recall = [], []
+for q, t in zip(xq, truth):
+    a = time.perf_counter(); _, I = index.search(q[None], {K}); times.append(time.perf_counter() - a)
+    recall.append(len(set(I[0].tolist()) & set(t.tolist())) / {K})
+rss = [int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS:')][0] / 2**20
+print(json.dumps(dict(open=opened, p50=float(np.percentile(times, 50) * 1000), p99=float(np.percentile(times, 99) * 1000),
+                      recall=float(np.mean(recall)), memory=rss)))
+"""
+    env = os.environ | {"SELFSIM_SWEEP": os.environ.get("SELFSIM_SWEEP", "")}
+    out = subprocess.run([sys.executable, "-c", _SWEEP_PRELUDE + code], capture_output=True, text=True, env=env,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# A sweep row sets the graph's search depth and shortlist in the reader process.
+_SWEEP_PRELUDE = """
+import os
+if os.environ.get("SELFSIM_SWEEP"):
+    from selfsim.index import faiss_store
+    ef, shortlist = map(int, os.environ["SELFSIM_SWEEP"].split(":"))
+    faiss_store.HNSW_EF_SEARCH, faiss_store.SHORTLIST = ef, shortlist
+"""
+
+
+def disk_gb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e9
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    ap.add_argument("--dim", type=int, default=1280)
     ap.add_argument("--kinds", nargs="+", default=["flat", "hnsw"])
-    ap.add_argument("--ef-search", type=int, nargs="*", default=[],
-                    help="also measure HNSW at these efSearch values (selfsim uses HNSW_EF_SEARCH)")
+    ap.add_argument("--spread", type=float, default=1.0, help="1.0: no clusters; below: loose clusters")
+    ap.add_argument("--seed", type=int, default=1, help="the collection's and the queries' seed")
+    ap.add_argument("--sweep", nargs="*", default=[], metavar="EF:SHORTLIST",
+                    help="also measure HNSW with these search depths and shortlists "
+                         f"(selfsim's: {faiss_store.HNSW_EF_SEARCH}:{faiss_store.SHORTLIST})")
+    ap.add_argument("--no-updates", action="store_true", help="skip adding and deleting 1,000")
+    ap.add_argument("--workdir", type=Path, default=None, help="where the index folders go (default: a temp folder)")
     args = ap.parse_args()
-    basis = np.random.default_rng(0).standard_normal((64, args.dim)).astype(np.float32)
-    print(f"{os.cpu_count()} CPU cores; {args.dim}-d unit vectors of intrinsic dimension 64\n")
-    print("| vectors | store | build s | memory GB | p50 ms | p99 ms | recall@10 | add 1,000 s | delete 1,000 s "
-          "| p50 ms after | recall@10 after |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    sweep: list[str] = []
-    for n in args.sizes:
-        xb = vectors(n, args.dim, 1, basis)
-        xq = vectors(200, args.dim, 2, basis)
-        extra = vectors(1000, args.dim, 3, basis)
-        ids = np.arange(n, dtype=np.int64)
-        truth = np.argsort(-(xq @ xb.T), axis=1)[:, :10]
-        gone = np.random.default_rng(4).choice(n, 1000, replace=False)
-        for kind in args.kinds:
-            before = rss_gb()
-            t0 = time.perf_counter()
-            store = FaissStore(args.dim, kind)
-            for start in range(0, n, 50_000):
-                store.add(ids[start : start + 50_000], xb[start : start + 50_000])
-            build = time.perf_counter() - t0
-            memory = rss_gb() - before
-            p50, p99, found = latency(store, xq)
-            recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)])
-            if kind == "hnsw":
-                import faiss
-
-                hnsw = faiss.downcast_index(store._index.index)
-                for ef in args.ef_search:
-                    hnsw.hnsw.efSearch = ef
-                    e50, e99, e_found = latency(store, xq)
-                    e_recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(e_found, truth)])
-                    sweep.append(f"| {n:,} | {ef} | {e50:.2f} | {e99:.2f} | {e_recall:.3f} |")
-                hnsw.hnsw.efSearch = HNSW_EF_SEARCH
-            t0 = time.perf_counter()
-            store.add(np.arange(n, n + 1000, dtype=np.int64), extra)
-            add_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            store.remove(gone)
-            del_s = time.perf_counter() - t0
-            all_x = np.concatenate([xb, extra])
-            keep = np.ones(len(all_x), bool)
-            keep[gone] = False
-            live = np.flatnonzero(keep)
-            truth_after = live[np.argsort(-(xq @ all_x[live].T), axis=1)[:, :10]]
-            p50b, _, found_b = latency(store, xq)
-            recall_b = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found_b, truth_after)])
-            print(f"| {n:,} | {kind} | {build:.1f} | {memory:.2f} | {p50:.2f} | {p99:.2f} | {recall:.3f} | "
-                  f"{add_s:.2f} | {del_s:.2f} | {p50b:.2f} | {recall_b:.3f} |", flush=True)
-            del store
+    work = Path(tempfile.mkdtemp(prefix="vector-store-", dir=args.workdir))
+    print(f"{os.cpu_count()} CPU cores; synthetic embedding-like vectors, spread {args.spread}, seed {args.seed}; "
+          f"HNSW over {faiss_store.REDUCED_DIM} reduced numbers, efSearch {faiss_store.HNSW_EF_SEARCH}, "
+          f"shortlist {faiss_store.SHORTLIST}\n")
+    rows, sweep = [], []
+    try:
+        for n in args.sizes:
+            gen = EmbeddingLike(max(1, n // 50), args.spread, args.seed)
+            xb = gen.draw(n, args.seed * 1000 + 1)
+            xq = gen.draw(200, args.seed * 1000 + 2)
+            extra = gen.draw(1000, args.seed * 1000 + 3)
+            stored = xb.astype(np.float16).astype(np.float32)  # what the catalog keeps
+            ids = np.arange(1, n + 1, dtype=np.int64)  # SQLite's rowids
+            truth = exact_top(xq, stored, ids)
+            for kind in args.kinds:
+                folder = work / f"{kind}-{n}"
+                model = ModelRef("synthetic" + str(gen.dim), "synthetic", {"model": None}, gen.dim)
+                t0 = time.perf_counter()
+                with Index.create(folder, model, kind=kind) as index:
+                    for start in range(0, n, 20_000):
+                        index.catalog.insert(images(xb[start : start + 20_000], start), model.fingerprint)
+                    index.save()  # the store, made from the catalog as `selfsim index` makes it
+                build = time.perf_counter() - t0
+                gc.collect()
+                m = measure(folder, xq, truth)
+                row = dict(n=n, kind=kind, build=build, disk=disk_gb(folder), **m)
+                if kind == "hnsw":
+                    for setting in args.sweep:
+                        os.environ["SELFSIM_SWEEP"] = setting
+                        s = measure(folder, xq, truth)
+                        sweep.append(f"| {n:,} | {setting.replace(':', ' | ')} | {s['p50']:.2f} | {s['p99']:.2f} "
+                                     f"| {s['recall']:.3f} |")
+                        print(sweep[-1], flush=True)
+                    os.environ.pop("SELFSIM_SWEEP", None)
+                if not args.no_updates:
+                    with Index.open(folder, writable=True) as index:
+                        t0 = time.perf_counter()
+                        index.add(images(extra, n))
+                        index.save()
+                        row["add"] = time.perf_counter() - t0
+                        gone = np.random.default_rng(4).choice(ids, 1000, replace=False)
+                        t0 = time.perf_counter()
+                        index.remove([int(i) for i in gone])
+                        index.save()
+                        row["delete"] = time.perf_counter() - t0
+                    keep = ~np.isin(ids, gone)
+                    all_ids = np.concatenate([ids[keep], np.arange(n + 1, n + 1001)])
+                    all_x = np.concatenate([stored[keep], extra.astype(np.float16).astype(np.float32)])
+                    after = measure(folder, xq, exact_top(xq, all_x, all_ids))
+                    row["p50_after"], row["recall_after"] = after["p50"], after["recall"]
+                    del all_x
+                rows.append(row)
+                print(_row(row), flush=True)
+                shutil.rmtree(folder)
+            del xb, stored
+            gc.collect()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("\n| vectors | store | build s | disk GB | memory GB | open s | p50 ms | p99 ms | recall@10 "
+          "| add 1,000 s | delete 1,000 s | p50 ms after | recall@10 after |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(_row(row))
     if sweep:
-        print("\nHNSW, efSearch against latency and recall@10 (before the updates):\n")
-        print("| vectors | efSearch | p50 ms | p99 ms | recall@10 |")
-        print("|---:|---:|---:|---:|---:|")
+        print("\nHNSW search depth and shortlist against latency and recall@10:\n")
+        print("| vectors | efSearch | shortlist | p50 ms | p99 ms | recall@10 |\n|---:|---:|---:|---:|---:|---:|")
         print("\n".join(sweep))
+
+
+def _row(r: dict) -> str:
+    def f(key: str, fmt: str) -> str:
+        return format(r[key], fmt) if key in r else "-"
+
+    return (f"| {r['n']:,} | {r['kind']} | {r['build']:.1f} | {r['disk']:.2f} | {r['memory']:.2f} | {r['open']:.2f} "
+            f"| {r['p50']:.2f} | {r['p99']:.2f} | {r['recall']:.3f} | {f('add', '.2f')} | {f('delete', '.2f')} "
+            f"| {f('p50_after', '.2f')} | {f('recall_after', '.3f')} |")
 
 
 if __name__ == "__main__":
