@@ -417,6 +417,8 @@ class Catalog:
             IndexDamagedError: a stored vector is not ``dim`` floats long.
         """
         ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) <= 256:  # a search's shortlist: one prepared lookup an id is fastest
+            return self._few_vectors(ids, dim)
         order = np.argsort(ids, kind="stable")
         xb = np.empty((len(ids), dim), np.float32)
         for start in range(0, len(ids), 900):  # SQLite's bound-variable limit
@@ -433,6 +435,15 @@ class Catalog:
                 raise IndexStateError(f"{self.path} has no image with id {int(wanted[lost][0])}")
             xb[part] = vectors[at]
         return xb
+
+    def _few_vectors(self, ids: np.ndarray, dim: int) -> np.ndarray:
+        blobs = []
+        for i in ids.tolist():
+            row = self._db.execute("SELECT vector FROM images WHERE id = ?", (i,)).fetchone()
+            if row is None:
+                raise IndexStateError(f"{self.path} has no image with id {i}")
+            blobs.append((i, row[0]))
+        return self._unpack(blobs, dim)[1]
 
     def _unpack(self, rows: list[tuple[int, bytes]], dim: int) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, vectors)`` of ``(id, blob)`` rows, each blob checked to be ``dim`` numbers."""
@@ -538,12 +549,19 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
                          check_same_thread=False)
     try:
         db.execute("SELECT COUNT(*) FROM meta").fetchone()
-        return db
     except sqlite3.OperationalError as e:
         db.close()
         if "unable to open" not in str(e) and "readonly" not in str(e):
             raise
-    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+    # Read pages through a memory map (as far as SQLite allows, 2 GB here): a search's
+    # shortlist of vectors costs about 4 instead of 7 microseconds a row. A reader never
+    # truncates the file, and in WAL mode no writer does.
+    db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
+    return db
+
+
+_MMAP_BYTES = 1 << 36
 
 
 class _Transaction:
