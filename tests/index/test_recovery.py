@@ -197,7 +197,7 @@ def test_a_read_only_index_is_searched(built: Path, photo_dir: Path, encoder: En
         assert out.returncode == 0, out.stderr
         assert '"orange.jpg"' in out.stdout.replace("/", '"') and "Traceback" not in out.stderr
     finally:
-        subprocess.run(["umount", str(mnt)])
+        subprocess.run(["umount", "--lazy", str(mnt)])  # detached even while a file there is still open
 
 
 def test_a_full_disk_is_one_line_and_a_rerun_finishes(tmp_path: Path, encoder: Encoder) -> None:
@@ -227,4 +227,4 @@ def test_a_full_disk_is_one_line_and_a_rerun_finishes(tmp_path: Path, encoder: E
         assert f"{120 - kept} added" in out.stderr and "120 images" in out.stderr
         assert check_index(mnt / "idx").ok
     finally:
-        subprocess.run(["umount", str(mnt)])
+        subprocess.run(["umount", "--lazy", str(mnt)])  # detached even while a file there is still open
