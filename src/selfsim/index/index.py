@@ -161,6 +161,7 @@ class Index:
         self._lock_fd = lock_fd
         self._store: FaissStore | None = None
         self._phashes: PhashTable | None = None
+        self._ids: tuple[int, np.ndarray] | None = None  # (generation, the catalog's ids)
         self._dirty = False
         try:
             self._model, self._kind = parse_meta(path, catalog.meta())
@@ -359,7 +360,7 @@ class Index:
         except (RuntimeError, OSError, ValueError) as e:
             log.warning("%s is unreadable (%s); rebuilding it from the catalog", file, e)
             return None
-        problem = store_mismatch(store, self.catalog.ids(), self.model.dim)
+        problem = store_mismatch(store, self._catalog_ids(), self.model.dim)
         if problem:
             log.warning("%s %s; rebuilding it from the catalog", file, problem)
             return None
@@ -367,6 +368,14 @@ class Index:
 
     def _store_file(self) -> Path:
         return self.path / f"vectors-{self.catalog.generation}.faiss"
+
+    def _catalog_ids(self) -> np.ndarray:
+        """The catalog's ids, read once per generation (opening checks both derived files
+        against them; a million of them take a while to read)."""
+        generation = self.catalog.generation
+        if self._ids is None or self._ids[0] != generation:
+            self._ids = (generation, self.catalog.ids())
+        return self._ids[1]
 
     def _phash_file(self) -> Path:
         return self.path / f"phashes-{self.catalog.generation}.npy"
@@ -380,7 +389,7 @@ class Index:
         dim, n = self.model.dim, len(self.catalog)
         store = FaissStore(dim, resolve_kind(self._kind, n, dim), exact=self._exact_vectors)
         if store.kind != "flat" and n:
-            ids = self.catalog.ids()
+            ids = self._catalog_ids()
             sample = np.random.default_rng(0).choice(ids, min(n, REDUCTION_SAMPLE), replace=False)
             store.train(self.catalog.vectors_of(np.sort(sample), dim), total=n)
         for ids, xb in self.catalog.iter_vectors(dim, batch=65536):
@@ -450,7 +459,7 @@ class Index:
             table = None
             try:
                 table = PhashTable.load(self._phash_file())
-                if not np.array_equal(table.ids, self.catalog.ids()):
+                if not np.array_equal(table.ids, self._catalog_ids()):
                     log.warning("%s is out of step with the catalog; reading the catalog", self._phash_file())
                     table = None
             except FileNotFoundError:
