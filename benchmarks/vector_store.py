@@ -153,12 +153,18 @@ def main() -> None:
     ap.add_argument("--no-updates", action="store_true", help="skip adding and deleting 1,000")
     ap.add_argument("--reduced-dim", type=int, default=faiss_store.REDUCED_DIM,
                     help="numbers the approximate kinds reduce vectors to (default: selfsim's, %(default)s)")
+    ap.add_argument("--hnsw-m", type=int, default=faiss_store.HNSW_M,
+                    help="HNSW neighbours per node (default: selfsim's, %(default)s)")
+    ap.add_argument("--ef-construction", type=int, default=faiss_store.HNSW_EF_CONSTRUCTION,
+                    help="HNSW build depth (default: selfsim's, %(default)s)")
     ap.add_argument("--workdir", type=Path, default=None, help="where the index folders go (default: a temp folder)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vector-store-", dir=args.workdir))
     faiss_store.REDUCED_DIM = args.reduced_dim
+    faiss_store.HNSW_M, faiss_store.HNSW_EF_CONSTRUCTION = args.hnsw_m, args.ef_construction
     print(f"{os.cpu_count()} CPU cores; synthetic embedding-like vectors, spread {args.spread}, seed {args.seed}; "
-          f"HNSW over {faiss_store.REDUCED_DIM} reduced numbers, efSearch {faiss_store.HNSW_EF_SEARCH}, "
+          f"HNSW (M {faiss_store.HNSW_M}, efConstruction {faiss_store.HNSW_EF_CONSTRUCTION}) over "
+          f"{faiss_store.REDUCED_DIM} reduced numbers, efSearch {faiss_store.HNSW_EF_SEARCH}, "
           f"shortlist {faiss_store.SHORTLIST}\n")
     rows, sweep = [], []
     try:
