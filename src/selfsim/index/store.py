@@ -12,7 +12,7 @@ Kinds, chosen from the collection's size and a memory budget as autofaiss does (
 ``hnsw``
     An HNSW graph over vectors reduced to 128 numbers (the principal directions of the
     collection's own vectors) finds a shortlist, which is then scored exactly against
-    the full vectors kept in the catalog. About 0.8 KB of memory a vector.
+    the full vectors kept in the catalog. About 0.9 KB of memory a vector.
 ``ivfpq``
     Inverted lists of 32-byte product-quantised codes of the reduced vectors, with the
     same exact scoring of a (longer) shortlist: about 40 bytes a vector, for collections
@@ -37,8 +37,8 @@ from selfsim.names import STORE_KINDS as _STORE_KINDS
 #: Collections up to this size are searched exactly (when their vectors fit the budget).
 EXACT_SEARCH_LIMIT = 50_000
 #: Memory a vector costs in each kind, beyond its id (bytes; HNSW: 128 reduced numbers
-#: and 64 links on the base layer; IVF-PQ: its code). Flat: 2 bytes a number.
-HNSW_BYTES = 128 * 4 + 64 * 4
+#: and 96 links on the base layer; IVF-PQ: its code). Flat: 2 bytes a number.
+HNSW_BYTES = 128 * 4 + 96 * 4
 IVFPQ_BYTES = 32
 #: An HNSW store whose removed vectors (tombstones) pass this share of it is rebuilt.
 COMPACT_SHARE = 0.25
