@@ -22,9 +22,9 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
     from selfsim.index.catalog import ImageRecord, NewImage
+    from selfsim.index.faiss_store import FaissStore
     from selfsim.index.index import Index, ModelRef, is_index
     from selfsim.index.ingest import SkippedFile, SyncReport, sync
-    from selfsim.index.faiss_store import FaissStore
     from selfsim.index.store import VectorStore
 
 __all__ = ["FaissStore", "ImageRecord", "Index", "is_index", "ModelRef", "NewImage", "SkippedFile", "sync", "SyncReport", "VectorStore"]

@@ -21,6 +21,7 @@ import numpy as np
 
 from selfsim.errors import IndexStateError, SelfsimError
 from selfsim.index.catalog import READABLE_VERSIONS, SCHEMA_VERSION, Catalog, decode_vector
+from selfsim.index.faiss_store import FaissStore
 from selfsim.index.index import (
     CATALOG_FILE,
     MAX_DIM,
@@ -30,7 +31,6 @@ from selfsim.index.index import (
     parse_meta,
     store_mismatch,
 )
-from selfsim.index.faiss_store import FaissStore
 from selfsim.index.phash_table import PhashTable
 from selfsim.index.store import STORE_KINDS, resolve_kind
 
