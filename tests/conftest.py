@@ -39,3 +39,13 @@ def photo_dir(tmp_path: Path) -> Path:
     for i in range(6):
         make_picture(i).save(folder / f"gen{i}.png")
     return folder
+
+
+@pytest.fixture(params=["folder", "milvus-lite"])
+def index_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a new index goes, once per backend: a folder, and a Milvus Lite file (the
+    same tests hold for both)."""
+    if request.param == "folder":
+        return str(tmp_path / "pics.idx")
+    pytest.importorskip("milvus_lite")
+    return f"milvus-lite://{tmp_path / 'pics.db'}"

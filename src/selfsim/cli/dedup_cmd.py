@@ -87,9 +87,11 @@ def run(args: argparse.Namespace) -> int:
 def _find(args: argparse.Namespace, options: DedupOptions) -> list[DuplicateGroup]:
     from selfsim.dedup.finder import find_duplicates
     from selfsim.index import Index
+    from selfsim.index.address import is_milvus
 
     with tempfile.TemporaryDirectory(prefix="selfsim-dedup-") as scratch:
-        folder = Path(args.index) if args.index else Path(scratch) / "index"
+        folder: str | Path = (args.index if is_milvus(args.index) else Path(args.index)) if args.index \
+            else Path(scratch) / "index"
         if args.paths:
             _index(folder, args)
         with Index.open(folder) as index:
@@ -142,7 +144,7 @@ def _check_report_path(path: Path) -> None:
         raise SelfsimError(f"--html: folder {display_path(path.parent)} does not exist; make it first")
 
 
-def _index(folder: Path, args: argparse.Namespace) -> None:
+def _index(folder: str | Path, args: argparse.Namespace) -> None:
     from selfsim.index import sync
     from selfsim.index.opening import open_or_create_index
 

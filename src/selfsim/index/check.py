@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from selfsim.errors import IndexStateError, SelfsimError
+from selfsim.index.address import is_milvus
 from selfsim.index.catalog import READABLE_VERSIONS, SCHEMA_VERSION, Catalog, decode_vector
 from selfsim.index.faiss_store import FaissStore
 from selfsim.index.index import (
@@ -68,6 +69,9 @@ def check_index(path: str | os.PathLike[str], repair: bool = False) -> CheckRepo
         IndexStateError: ``path`` is not an index, or (with ``repair``) another
             process is writing it.
     """
+    if is_milvus(path):
+        raise IndexStateError(f"selfsim check reads index folders; a Milvus collection ({path}) is checked by "
+                              f"Milvus itself")
     folder = Path(path)
     if not is_index(folder):
         raise IndexStateError(f"{folder} is not a selfsim index (no usable {CATALOG_FILE})")

@@ -31,6 +31,7 @@ import numpy as np
 
 from selfsim.atomic import fsync_dir
 from selfsim.errors import IndexDamagedError, IndexStateError
+from selfsim.index.address import is_milvus
 from selfsim.index.catalog import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
@@ -41,7 +42,7 @@ from selfsim.index.catalog import (
 )
 from selfsim.index.faiss_store import REDUCTION_SAMPLE, FaissStore
 from selfsim.index.phash_table import PhashTable
-from selfsim.index.store import COMPACT_SHARE, STORE_KINDS, RebuildNeeded, resolve_kind
+from selfsim.index.store import COMPACT_SHARE, STORE_KINDS, RebuildNeeded, VectorStore, resolve_kind
 
 if TYPE_CHECKING:
     from selfsim.models.embedder import Embedder
@@ -89,7 +90,12 @@ def model_ref(encoder: Embedder) -> ModelRef:
 
 
 def is_index(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` holds an index (a half-made one does not count)."""
+    """Whether ``path`` holds an index (a half-made one does not count), or names an
+    existing Milvus collection made by selfsim."""
+    if is_milvus(path):
+        from selfsim.index.milvus_index import MilvusIndex
+
+        return MilvusIndex.exists(str(path))
     return (Path(path) / CATALOG_FILE).is_file() and not _half_made(Path(path))
 
 
@@ -115,13 +121,13 @@ def _repair_hint(folder: Path) -> str:
     return f"run `selfsim check {folder} --repair`"
 
 
-def parse_meta(folder: Path, meta: dict[str, str]) -> tuple[ModelRef, str]:
+def parse_meta(folder: Path | str, meta: dict[str, str]) -> tuple[ModelRef, str]:
     """The model and store kind an index's meta rows describe.
 
     Raises:
         IndexStateError: a row is missing or malformed (named, with what to do).
     """
-    where = folder / CATALOG_FILE
+    where = folder / CATALOG_FILE if isinstance(folder, Path) else folder
 
     def bad(key: str, why: str) -> IndexDamagedError:
         return IndexDamagedError(f"{where}: meta '{key}' {why}; {_repair_hint(folder)}")
@@ -159,7 +165,7 @@ class Index:
         self.catalog = catalog
         self.writable = writable
         self._lock_fd = lock_fd
-        self._store: FaissStore | None = None
+        self._store: VectorStore | None = None
         self._phashes: PhashTable | None = None
         self._ids: tuple[int, np.ndarray] | None = None  # (generation, the catalog's ids)
         self._dirty = False
@@ -173,11 +179,16 @@ class Index:
     # -- opening ----------------------------------------------------------------
     @classmethod
     def create(cls, path: str | os.PathLike[str], model: ModelRef, kind: str = "auto") -> Index:
-        """Make a new, empty index directory (it may exist if it is empty).
+        """Make a new, empty index directory (it may exist if it is empty), or a new
+        Milvus collection when ``path`` is a Milvus address.
 
         The catalog is written under a temporary name and renamed into place, so an
         interrupted creation leaves no half-made index behind.
         """
+        if is_milvus(path):
+            from selfsim.index.milvus_index import MilvusIndex
+
+            return MilvusIndex.make(str(path), model, kind)
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
             raise IndexStateError(f"{folder} exists and is not a folder")
@@ -209,6 +220,11 @@ class Index:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], writable: bool = False) -> Index:
+        """An existing index folder, or Milvus collection when ``path`` is a Milvus address."""
+        if is_milvus(path):
+            from selfsim.index.milvus_index import MilvusIndex
+
+            return MilvusIndex.connect(str(path), writable)
         folder = Path(path)
         if not folder.exists():
             raise IndexStateError(f"index not found: {folder} (create one with `selfsim index`)")
@@ -277,6 +293,11 @@ class Index:
         self._phashes = None
         return True
 
+    @property
+    def folder(self) -> Path | None:
+        """The folder the index keeps its files in (None: a Milvus collection)."""
+        return self.path
+
     # -- model ------------------------------------------------------------------
     @property
     def model(self) -> ModelRef:
@@ -338,7 +359,7 @@ class Index:
         return self.catalog.paths(ids)
 
     @property
-    def store(self) -> FaissStore:
+    def store(self) -> VectorStore:
         """The vector store, loaded from disk or rebuilt from the catalog."""
         if self._store is None:
             self._store = self._load_store()

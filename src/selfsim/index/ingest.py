@@ -146,7 +146,7 @@ def sync(
             why = f" ({n} indexed pictures are under it; add --prune to remove them from the index)" if n else ""
             raise SelfsimError(f"path not found: {p}{why}")
 
-    images, not_images = find_images(present, exclude=[index.path, *exclude])
+    images, not_images = find_images(present, exclude=[*([index.folder] if index.folder else []), *exclude])
     report = SyncReport(skipped=[SkippedFile(os.path.abspath(p), why) for p, why in not_images])
     found = {str(p.resolve()): p for p in images}
     if not prune:

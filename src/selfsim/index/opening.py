@@ -12,6 +12,7 @@ from pathlib import Path
 
 from selfsim.display import display_path
 from selfsim.errors import IndexDamagedError, ModelError
+from selfsim.index.address import is_milvus
 from selfsim.index.index import Index, is_index, model_ref
 from selfsim.index.rebuild import set_aside
 from selfsim.models import Embedder, load_embedder
@@ -82,7 +83,7 @@ def open_or_create_index(
     existing index to another vector file, or makes a new one of that kind.
     ``notify`` gets what a user should hear (a damaged catalog set aside).
     """
-    index = _open_existing(Path(folder), rebuild, notify)
+    index = _open_existing(folder if is_milvus(folder) else Path(folder), rebuild, notify)
     if index is None:
         encoder = load_embedder(model or "default", weights=weights)
         return OpenedIndex(Index.create(folder, model_ref(encoder), kind=kind or "auto"), encoder, False)
@@ -98,7 +99,7 @@ def open_or_create_index(
     return OpenedIndex(index, encoder, True)
 
 
-def _open_existing(folder: Path, rebuild: bool, notify: Callable[[str], None]) -> Index | None:
+def _open_existing(folder: Path | str, rebuild: bool, notify: Callable[[str], None]) -> Index | None:
     """The existing index, or None; with ``rebuild`` a damaged catalog is set aside."""
     if not is_index(folder):
         return None
@@ -107,6 +108,7 @@ def _open_existing(folder: Path, rebuild: bool, notify: Callable[[str], None]) -
     except IndexDamagedError:
         if not rebuild:
             raise
+    assert isinstance(folder, Path)  # a damaged catalog is a folder's
     moved = set_aside(folder)
     notify(f"the damaged catalog was moved to {display_path(moved)}; making a new one")
     return None

@@ -30,6 +30,8 @@ def rebuild(
     new collection holds exactly what is under ``paths``).
     """
     index._require_writable()
+    if index.folder is None:
+        index.replace_with(Path())  # says what to do instead
     staging = index.path / STAGING_DIR
     ref = model_ref(encoder)
     staged: Index | None = None

@@ -54,11 +54,18 @@ class RebuildNeeded(SelfsimError):
 
 
 class VectorStore(Protocol):
-    """What an index needs from a vector store."""
+    """What an index needs from a vector store: :class:`~selfsim.index.faiss_store.FaissStore`
+    (a folder index) or :class:`~selfsim.index.milvus_store.MilvusStore` (a Milvus collection)."""
 
     kind: str
+    #: Vectors the store's fitted parts were fitted on in this process (0: none, or unknown).
+    trained_on: int
 
     def __len__(self) -> int: ...
+
+    @property
+    def dead_share(self) -> float:
+        """Share of the stored vectors that are removed but still held (tombstones)."""
 
     def add(self, ids: np.ndarray, xb: np.ndarray) -> None:
         """Add vectors ``xb`` (n, d) float32 under int64 ``ids`` (n,)."""

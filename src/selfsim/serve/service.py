@@ -24,7 +24,7 @@ from selfsim import __version__
 from selfsim.atomic import fsync_dir
 from selfsim.data.reader import read_image
 from selfsim.dedup.finder import DedupOptions, find_duplicates
-from selfsim.errors import ImageReadError
+from selfsim.errors import ImageReadError, SelfsimError
 from selfsim.index import Index
 from selfsim.index.ingest import embed_file
 from selfsim.index.opening import index_encoder
@@ -121,7 +121,11 @@ class Service:
         try:
             self.encoder = encoder or index_encoder(self.index)
             self.encoder.eval()
-            self.uploads = Path(uploads) if uploads else self.index.path / "uploads"
+            folder = self.index.folder
+            if uploads is None and folder is None and self.token is not None:
+                raise SelfsimError(f"{self.index.path} keeps no files of selfsim's; give --uploads DIR for "
+                                   f"the pictures added through the server")
+            self.uploads = Path(uploads) if uploads else (folder or Path.cwd()) / "uploads"
             self.lock = threading.Lock()  # the index: lookups, adds, deletes
             self._checked = time.monotonic()
             self._dedup_lock = threading.Lock()

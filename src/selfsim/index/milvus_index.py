@@ -1,0 +1,124 @@
+"""An index kept in a Milvus collection (a server, or a Milvus Lite file): the same
+:class:`~selfsim.index.index.Index` behind every command, with a
+:class:`~selfsim.index.milvus_catalog.MilvusCatalog` for its catalog and the
+collection's own search for its :class:`~selfsim.index.milvus_store.MilvusStore`.
+
+Nothing is kept in files of ours except a cache of local features, so several
+machines can add to and search one collection. ``Index.open``, ``Index.create``
+and ``is_index`` come here when given a ``milvus://`` or ``milvus-lite://`` address
+(see :mod:`selfsim.index.address`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from selfsim.errors import IndexStateError, SelfsimError
+from selfsim.index.address import MilvusAddress, parse_address
+from selfsim.index.catalog import SCHEMA_VERSION
+from selfsim.index.index import Index, ModelRef
+from selfsim.index.milvus_catalog import MilvusCatalog, connect
+from selfsim.index.milvus_store import MilvusStore
+from selfsim.index.phash_table import PhashTable
+from selfsim.index.store import VectorStore
+
+
+class MilvusIndex(Index):
+    """Open with :meth:`connect` or :meth:`make` (or ``Index.open``/``Index.create``
+    with an address)."""
+
+    catalog: MilvusCatalog  # type: ignore[assignment]
+
+    def __init__(self, address: MilvusAddress, catalog: MilvusCatalog, writable: bool) -> None:
+        self.address = address
+        super().__init__(address.text, catalog, writable, None)  # type: ignore[arg-type]
+        self._phash_generation = -1
+
+    @classmethod
+    def connect(cls, location: str, writable: bool = False) -> MilvusIndex:
+        """An existing collection.
+
+        Raises:
+            IndexStateError: there is no such collection, or selfsim did not make it.
+            MilvusError: Milvus cannot be reached or refused us.
+        """
+        address = parse_address(location)
+        if address.lite and not os.path.exists(address.uri):
+            raise IndexStateError(f"index not found: {address.uri} (create one with `selfsim index`)")
+        client = connect(address)
+        try:
+            return cls(address, MilvusCatalog(address, client, readonly=not writable), writable)
+        except BaseException:
+            client.close()
+            raise
+
+    @classmethod
+    def make(cls, location: str, model: ModelRef, kind: str = "auto") -> MilvusIndex:
+        """A new collection for ``model``'s vectors."""
+        address = parse_address(location)
+        if kind != "auto":
+            raise SelfsimError(f"--type chooses a FAISS index for an index folder; a Milvus collection's index type "
+                               f"is an address option, e.g. {address.text}?index=HNSW")
+        client = connect(address)
+        try:
+            if MilvusCatalog.exists(address, client):
+                raise IndexStateError(f"{address} is already an index")
+            meta = {"schema_version": str(SCHEMA_VERSION), **model.meta(), "store_kind": "auto", "generation": "0"}
+            return cls(address, MilvusCatalog.create(address, client, model.dim, meta), True)
+        except BaseException:
+            client.close()
+            raise
+
+    @staticmethod
+    def exists(location: str) -> bool:
+        address = parse_address(location)
+        if address.lite and not os.path.exists(address.uri):
+            return False
+        client = connect(address)
+        try:
+            return MilvusCatalog.exists(address, client)
+        finally:
+            client.close()
+
+    # -- what differs from a folder -------------------------------------------
+    @property
+    def folder(self) -> Path | None:
+        return None
+
+    def close(self) -> None:
+        if self.writable and self._dirty:
+            self.save()
+        self.catalog.close()
+
+    def set_store_kind(self, kind: str) -> None:
+        if kind != "auto":
+            raise SelfsimError(f"--type chooses a FAISS index for an index folder; a Milvus collection's index type "
+                               f"is an address option, e.g. {self.address.text}?index=HNSW")
+
+    def replace_with(self, staged: Path) -> None:
+        raise SelfsimError("--rebuild is not available for a Milvus index yet; index into a new collection "
+                           "(another name in the address) and drop the old one")
+
+    @property
+    def store(self) -> VectorStore:  # type: ignore[override]
+        if self._store is None:
+            self._store = MilvusStore(self.catalog)  # type: ignore[assignment]
+        return self._store  # type: ignore[return-value]
+
+    @property
+    def phashes(self) -> PhashTable:
+        """Every image's pHash, read from the collection once per generation."""
+        if self._phashes is None or self._phash_generation != self.catalog.generation:
+            self._phash_generation = self.catalog.generation
+            self._phashes = PhashTable(*self.catalog.phashes())
+        return self._phashes
+
+    def save(self) -> None:
+        """Make what was written durable (Milvus keeps the collection and its index)."""
+        self._require_writable()
+        self.catalog.flush()
+        self._dirty = False
+
+
+__all__ = ["MilvusIndex"]
