@@ -9,11 +9,12 @@ from selfsim.cli.common import (
     add_common_args,
     add_model_args,
     display_path,
+    positive_int,
     progress,
     report_skipped,
     say,
 )
-from selfsim.errors import NoImagesError
+from selfsim.errors import NoImagesError, SelfsimError
 from selfsim.names import STORE_KINDS
 
 HELP = "index folders of images (only new or changed files are embedded)"
@@ -25,6 +26,8 @@ EPILOG = """examples:
   selfsim index ~/Pictures --index pics.idx --local-features  # ready for `search --verify` now
   selfsim index /mnt/old-disk --index pics.idx --prune      # forget pictures of a folder that is gone
   selfsim index ~/Pictures --index pics.idx --rebuild --model my-model/  # re-embed, old index kept until done
+  selfsim index ~/Pictures --index milvus-lite://pics.db     # the index in a Milvus Lite file
+  selfsim index /shared/pics --index milvus://db:19530/pics --engine ray --ray-address ray://head:10001 --ray-actors 8
 
 Run it again after the folder changes: new and changed files are embedded, moved
 or renamed ones keep their vectors, deleted ones are dropped, the rest kept.
@@ -37,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("index", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
-    p.add_argument("--index", "-i", required=True, metavar="DIR", help="index folder (created if missing)")
+    p.add_argument("--index", "-i", required=True, metavar="DIR", help="index folder (created if missing), or a Milvus collection: milvus://HOST:PORT/COLLECTION, "
+                   "milvus-lite:///path/pics.db")
     add_model_args(p, default=None)
     p.add_argument("--type", choices=STORE_KINDS, default=None,
                    help="vector index: exact 'flat', approximate 'hnsw' (a graph) or 'ivfpq' (compact "
@@ -58,6 +62,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also detect and store SIFT features now, so that `search --verify` is fast "
                    "from the first query (otherwise they are cached on first use)")
     p.add_argument("--batch-size", type=int, default=32, help="images per model batch (default: %(default)s)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="who decodes and embeds: this process ('local', default) or Ray Data tasks and a "
+                   "pool of model actors ('ray', pip install 'selfsim[ray]'); the index is written here")
+    p.add_argument("--ray-address", metavar="ADDR", default=None,
+                   help="a Ray cluster (ray://HOST:10001, or 'auto' on a cluster node; default: a local "
+                   "Ray runtime). Its workers must see PATH at the same paths")
+    p.add_argument("--ray-actors", type=positive_int, default=1, metavar="N",
+                   help="model actors, one model each (default: %(default)s)")
+    p.add_argument("--ray-gpus-per-actor", type=float, default=0.0, metavar="G",
+                   help="GPUs each actor takes (default: 0, CPU actors)")
     add_common_args(p)
     p.set_defaults(run=run)
 
@@ -82,6 +96,14 @@ def run(args: argparse.Namespace) -> int:
 
     options = dict(batch_size=args.batch_size, max_pixels=args.max_pixels, verify_content=args.verify_content,
                    on_plan=on_plan, on_progress=on_progress)
+    if args.engine == "ray":
+        from selfsim.index.ray_engine import ray_engine
+
+        options["engine"] = ray_engine(encoder, address=args.ray_address, actors=args.ray_actors,
+                                       gpus_per_actor=args.ray_gpus_per_actor, max_pixels=args.max_pixels,
+                                       batch_size=args.batch_size)
+    elif args.ray_address or args.ray_actors != 1 or args.ray_gpus_per_actor:
+        raise SelfsimError("--ray-address, --ray-actors and --ray-gpus-per-actor go with --engine ray")
     with index:
         if args.rebuild and opened.existed:
             report = rebuild(index, encoder, args.paths, **options)

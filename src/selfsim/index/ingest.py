@@ -30,8 +30,10 @@ from selfsim.data.reader import DEFAULT_MAX_PIXELS, ORIGINAL_SIZE, read_image
 from selfsim.errors import ImageReadError, SelfsimError
 from selfsim.index.catalog import ImageRecord, NewImage
 from selfsim.index.index import Index
+from selfsim.models.config import EncoderConfig
 from selfsim.models.embedder import Embedder
 from selfsim.models.phash import phash64
+from selfsim.models.pixels import to_pixels
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +76,14 @@ class SyncReport:
 
 
 @dataclass(frozen=True)
-class _Todo:
+class Todo:
     path: str
     stat: os.stat_result
     expect: str | None = None  # content hash the catalog has, when only the content is in doubt
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     path: str
     stat: os.stat_result
     sha256: str
@@ -89,11 +91,39 @@ class _Prepared:
     height: int = 0
     phash: int = 0
     pixels: np.ndarray | None = None  # the network's input; None when the vector is reused
+    vector: np.ndarray | None = None  # embedded already (by another engine)
 
 
 @dataclass(frozen=True)
-class _Unchanged:
+class Unchanged:
     path: str
+
+
+#: What preparing a file gives: its pixels to embed (or a vector to reuse), nothing to
+#: do, or why it cannot be read.
+PrepareResult = Prepared | Unchanged | SkippedFile
+#: Prepares (and may embed) files, in any order: ``(todo, known content hashes) -> results``.
+Engine = Callable[[list[Todo], set[str]], Iterator[PrepareResult]]
+
+
+def prepare_file(item: Todo, known_sha: set[str] | frozenset[str], config: EncoderConfig,
+                 max_pixels: int) -> PrepareResult:
+    """Hash one file and, unless its content is indexed already, decode it into the
+    network's input (every engine prepares files with this)."""
+    path, st = item.path, item.stat
+    try:
+        sha = file_sha256(path)
+        if item.expect == sha:
+            return Unchanged(path)
+        if sha in known_sha:
+            return Prepared(path, st, sha)
+        img = read_image(path, min_side=config.input_size, max_pixels=max_pixels)
+        width, height = img.info.get(ORIGINAL_SIZE, img.size)  # the file's size, not the decoded one
+        return Prepared(path, st, sha, width, height, phash64(img), to_pixels(img, config))
+    except ImageReadError as e:
+        return SkippedFile(path, e.reason)
+    except OSError as e:
+        return SkippedFile(path, f"cannot read file ({e.strerror or e})")
 
 
 def _under(path: str, root: str) -> bool:
@@ -115,6 +145,7 @@ def sync(
     prune: bool = False,
     verify_content: bool = False,
     exclude: Sequence[str | os.PathLike[str]] = (),
+    engine: Engine | None = None,
     on_plan: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> SyncReport:
@@ -129,6 +160,8 @@ def sync(
         verify_content: hash every file, not only those whose size or mtime
             changed, so content replaced under the same size and mtime is found.
         exclude: folders never looked into (the index folder always is).
+        engine: prepares and embeds the files instead of this process's threads
+            (:func:`selfsim.index.ray_engine.ray_engine`); the index is written here.
         on_plan: called once with the number of files to check or embed.
         on_progress: called with the number of files handled since the last call.
 
@@ -158,7 +191,7 @@ def sync(
                 )
 
     known_sha = {r.sha256 for r in existing.values()}
-    todo: list[_Todo] = []
+    todo: list[Todo] = []
     for path in found:
         try:
             st = os.stat(path)
@@ -168,34 +201,21 @@ def sync(
         rec = existing.get(path)
         if rec is not None and rec.size == st.st_size and rec.mtime_ns == st.st_mtime_ns:
             if verify_content:
-                todo.append(_Todo(path, st, expect=rec.sha256))
+                todo.append(Todo(path, st, expect=rec.sha256))
             else:
                 report.unchanged += 1
         else:
-            todo.append(_Todo(path, st))
+            todo.append(Todo(path, st))
 
     if on_plan is not None:
         on_plan(len(todo))
     fingerprint = index.model.fingerprint
     input_size = encoder.config.input_size
 
-    def prepare(item: _Todo) -> _Prepared | _Unchanged | SkippedFile:
-        path, st = item.path, item.stat
-        try:
-            sha = file_sha256(path)
-            if item.expect == sha:
-                return _Unchanged(path)
-            if sha in known_sha:
-                return _Prepared(path, st, sha)
-            img = read_image(path, min_side=input_size, max_pixels=max_pixels)
-            width, height = img.info.get(ORIGINAL_SIZE, img.size)  # the file's size, not the decoded one
-            return _Prepared(path, st, sha, width, height, phash64(img), encoder.pixels(img))
-        except ImageReadError as e:
-            return SkippedFile(path, e.reason)
-        except OSError as e:
-            return SkippedFile(path, f"cannot read file ({e.strerror or e})")
+    def prepare(item: Todo) -> Prepared | Unchanged | SkippedFile:
+        return prepare_file(item, known_sha, encoder.config, max_pixels)
 
-    batch: list[_Prepared] = []
+    batch: list[Prepared] = []
     gone = [r for path, r in existing.items() if any(_under(path, root) for root in roots) and path not in found]
     gone_by_sha: dict[str, list[ImageRecord]] = {}
     for r in gone:
@@ -210,6 +230,7 @@ def sync(
         if fresh:
             out = encoder.embed_pixels(np.stack([b.pixels for b in fresh if b.pixels is not None]))
             done = {b.sha256: (v, b.width, b.height, b.phash) for b, v in zip(fresh, out)}
+        done.update({b.sha256: (b.vector, b.width, b.height, b.phash) for b in batch if b.vector is not None})
         rows = []
         for b in batch:
             found_vec = done.get(b.sha256) or index.catalog.twin(b.sha256, fingerprint, index.model.dim)
@@ -221,7 +242,7 @@ def sync(
                     continue
                 width, height = img.info.get(ORIGINAL_SIZE, img.size)
                 found_vec = (encoder.embed([img])[0], width, height, phash64(img))
-            elif b.pixels is None:
+            elif b.pixels is None and b.vector is None:
                 report.reused += 1
             vector, width, height, phash = found_vec
             rows.append(
@@ -246,12 +267,14 @@ def sync(
 
     encoder.eval()
     unreadable: list[int] = []
-    for result in _ordered_map(prepare, todo, workers, prefetch=batch_size * 2):
+    results = engine(todo, known_sha) if engine is not None else _ordered_map(prepare, todo, workers,
+                                                                              prefetch=batch_size * 2)
+    for result in results:
         if isinstance(result, SkippedFile):
             report.skipped.append(result)
             if result.path in existing:  # it changed into something unreadable
                 unreadable.append(existing[result.path].id)
-        elif isinstance(result, _Unchanged):
+        elif isinstance(result, Unchanged):
             report.unchanged += 1
         else:
             batch.append(result)
@@ -306,14 +329,14 @@ def _allowed(
 
 
 def _ordered_map(
-    fn: Callable[[_Todo], _Prepared | _Unchanged | SkippedFile],
-    items: list[_Todo],
+    fn: Callable[[Todo], Prepared | Unchanged | SkippedFile],
+    items: list[Todo],
     workers: int,
     prefetch: int,
-) -> Iterator[_Prepared | _Unchanged | SkippedFile]:
+) -> Iterator[Prepared | Unchanged | SkippedFile]:
     """``map`` over a thread pool with at most ``prefetch`` results in flight."""
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        pending: list[Future[_Prepared | _Unchanged | SkippedFile]] = []
+        pending: list[Future[Prepared | Unchanged | SkippedFile]] = []
         it = iter(items)
         for item in it:
             pending.append(pool.submit(fn, item))
