@@ -19,6 +19,7 @@ EPILOG = """examples:
   selfsim train digits/ --out small-model --resume             # continue after an interruption
   selfsim train digits/ --out small-model --epochs 20 --resume # ... or train longer
   selfsim index ~/Pictures --index pics.idx --model my-model   # then use it like any model
+  selfsim train ~/Pictures --init default --out my-model --devices 4   # DDP on 4 GPUs
 
 The folder is cleaned first: unreadable files, pictures smaller than --min-side and
 exact duplicates are dropped and reported. Checkpoints are written to OUT/checkpoints
@@ -66,6 +67,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout", type=int, default=None, metavar="N",
                    help="pictures kept out of training; the quality monitor checks that copies of them are not "
                    "matched (default: a tenth of the folder, at most 200; none under 50 pictures)")
+    p.add_argument("--devices", type=int, default=None, metavar="N",
+                   help="training processes on this machine (DDP: GPUs, or CPU processes without one); "
+                   "--batch-size is per process (default: 1)")
+    p.add_argument("--num-nodes", type=int, default=None, metavar="M",
+                   help="machines, each running --devices processes (launch with torchrun or SLURM; see the "
+                   "README) (default: 1)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoints/last.ckpt, with the settings it was started with")
     p.add_argument("--overwrite", action="store_true",
@@ -81,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     import warnings
 
     from selfsim.data.cleaning import clean
+    from selfsim.ssl.distributed import is_main_process
     from selfsim.ssl.resume import check_out
     from selfsim.ssl.train import CHECKPOINTS, CLEAN_CACHE, LAST_CHECKPOINT, TrainConfig, train
 
@@ -93,11 +101,15 @@ def run(args: argparse.Namespace) -> int:
         args.init, method=args.method, backbone=args.backbone, input_size=args.input_size, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every, seed=args.seed,
         holdout=args.holdout, feature_level=args.feature_level, workers=args.workers,
-        whiten=args.whiten or None, copy_edits=tuple(e.strip() for e in args.edits.split(",") if e.strip()) if args.edits else None,
+        whiten=args.whiten or None, devices=args.devices, num_nodes=args.num_nodes, copy_edits=tuple(e.strip() for e in args.edits.split(",") if e.strip()) if args.edits else None,
     )
     cfg.check()  # a typo is reported before the folder is read
     out = Path(args.out)
-    check_out(out, out / CHECKPOINTS / LAST_CHECKPOINT, resume=args.resume, overwrite=args.overwrite)
+    main = is_main_process()  # DDP: the other processes run this command too, silently
+    if not main:
+        args.quiet = True
+    else:
+        check_out(out, out / CHECKPOINTS / LAST_CHECKPOINT, resume=args.resume, overwrite=args.overwrite)
     bars = []
 
     def on_plan(n: int) -> None:
@@ -114,7 +126,10 @@ def run(args: argparse.Namespace) -> int:
 
     probe = partial(CopyRetrievalProbe, seed=cfg.seed, side=max(2 * cfg.input_size, 64), edits=cfg.copy_edits)
     result = train(cfg, data, out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
-                   probe=probe, on_quality=lambda q: tqdm.write(str(q), file=sys.stderr), on_message=say)
+                   probe=probe, on_quality=lambda q: tqdm.write(str(q), file=sys.stderr),
+                   on_message=say if main else None)
+    if not main:
+        return 0
     say(f"wrote {result.out}: {result.steps} step{'' if result.steps == 1 else 's'} ({result.steps_this_run} in this run, "
         f"{result.seconds / 60:.1f} min, {result.images_per_second:.0f} images/s)")
     return 0

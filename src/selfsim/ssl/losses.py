@@ -1,5 +1,9 @@
 """Losses of the self-supervised methods selfsim trains with.
 
+Under DDP the contrastive losses (SimCLR, SSCD) take their negatives from every
+process's batch, and VICReg its statistics (lightly's ``gather_distributed``; with
+one process nothing changes).
+
 lightly implements the field's losses (NT-Xent, VICReg, DINO, negative cosine
 similarity, KoLeo); selfsim uses them as they are, and tests each against a
 hand-written reference. The one composition lightly does not ship is SSCD's:
@@ -36,7 +40,7 @@ class SSCDLoss(nn.Module):
 
     def __init__(self, temperature: float = 0.05, koleo_weight: float = 1.0) -> None:
         super().__init__()
-        self.contrastive = NTXentLoss(temperature=temperature)
+        self.contrastive = NTXentLoss(temperature=temperature, gather_distributed=True)
         self.koleo = KoLeoLoss()
         self.koleo_weight = koleo_weight
 
@@ -53,11 +57,11 @@ def make_loss(method: str, **kwargs: float) -> nn.Module:
         SelfsimError: unknown method (the message lists the known ones).
     """
     if method == "simclr":
-        return NTXentLoss(temperature=kwargs.get("temperature", 0.1))
+        return NTXentLoss(temperature=kwargs.get("temperature", 0.1), gather_distributed=True)
     if method in ("byol", "simsiam"):
         return NegativeCosineSimilarity()
     if method == "vicreg":
-        return VICRegLoss()
+        return VICRegLoss(gather_distributed=True)
     if method == "dino":
         return DINOLoss(output_dim=int(kwargs.get("output_dim", 2048)))
     if method == "sscd":

@@ -43,10 +43,11 @@ class SSLModule(pl.LightningModule):
             short warm-up over ``max_steps``.
         freeze_bn: the backbone's batch-norm layers stay in eval mode (their running
             statistics are kept; their affine weights still train).
+        seed: with several processes (DDP), process ``r`` draws its views from ``seed * 1000 + r``.
     """
 
     def __init__(self, encoder: Encoder, method: str, lr: float, weight_decay: float, max_steps: int,
-                 freeze_bn: bool = False) -> None:
+                 freeze_bn: bool = False, seed: int = 0) -> None:
         super().__init__()
         self.encoder = encoder
         self.features = Features(encoder)
@@ -58,6 +59,7 @@ class SSLModule(pl.LightningModule):
         self._rate: float | None = None
         self.low_spread_checks = 0
         self.start_step = 0
+        self.seed = seed
 
     def train(self, mode: bool = True) -> SSLModule:
         super().train(mode)
@@ -74,6 +76,8 @@ class SSLModule(pl.LightningModule):
 
     def on_train_start(self) -> None:
         self.start_step = self.global_step  # > 0 after --resume
+        if self.trainer.world_size > 1:  # DDP: each process draws its own views (loading in-process too)
+            torch.manual_seed(self.seed * 1000 + self.global_rank)
 
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:

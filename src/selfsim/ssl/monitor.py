@@ -88,10 +88,14 @@ class QualityMonitor(pl.Callback):
         self.report(q)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:  # DDP: the main process measures and reports
+            return
         if trainer.current_epoch == 0 and trainer.global_step == 0:
             self._measure(trainer, pl_module, 0)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
         done = trainer.current_epoch + 1
         if done % self.every == 0 or done == trainer.max_epochs:
             self._measure(trainer, pl_module, done)

@@ -31,6 +31,7 @@ from selfsim.models.factory import (
 from selfsim.models.small_cnn import NAME as SMALL_CNN
 from selfsim.ssl.checkpoint_io import AtomicCheckpointIO
 from selfsim.ssl.data import ImageFiles
+from selfsim.ssl.distributed import has_batch_norm, trainer_options
 from selfsim.ssl.module import SSLModule
 from selfsim.ssl.monitor import ProbeFactory, Quality, QualityMonitor, split_holdout
 from selfsim.ssl.names import METHODS
@@ -95,6 +96,8 @@ class TrainConfig:
     feature_level: int | None = None
     copy_edits: tuple[str, ...] | None = None
     whiten: bool = False
+    devices: int = 1
+    num_nodes: int = 1
 
     @classmethod
     def for_init(cls, init: str, **overrides: object) -> TrainConfig:
@@ -131,6 +134,7 @@ class TrainConfig:
         at_least = {"--epochs": (self.epochs, 1), "--batch-size": (self.batch_size, 2),
                     "--checkpoint-every": (self.checkpoint_every, 1), "--workers": (self.workers, 0),
                     "--holdout": (self.holdout, 0), "--feature-level": (self.feature_level, 0),
+                    "--devices": (self.devices, 1), "--num-nodes": (self.num_nodes, 1),
                     "min_steps": (self.min_steps, 0)}
         for option, (value, least) in at_least.items():
             if value is not None and value < least:
@@ -157,11 +161,12 @@ class TrainResult:
     images: int
     batch_size: int
     quality: list[Quality] = field(default_factory=list)
+    processes: int = 1  # DDP: each took batches of ``batch_size``
 
     @property
     def images_per_second(self) -> float:
-        """Training images (not views) per second in this run."""
-        return self.steps_this_run * self.batch_size / max(self.seconds, 1e-9)
+        """Training images (not views) per second in this run, all processes together."""
+        return self.steps_this_run * self.batch_size * self.processes / max(self.seconds, 1e-9)
 
 
 def _count(n: int, noun: str) -> str:
@@ -223,10 +228,14 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
         raise SelfsimError(f"--whiten needs at least {2 * encoder.dim} training pictures for {encoder.dim}-d "
                            f"descriptors, found {len(train_files)}")
     dataset = ImageFiles(train_files, views, min_side=cfg.input_size)
-    batch = min(cfg.batch_size, len(dataset))
+    world = cfg.devices * cfg.num_nodes  # processes; each takes batches of ``batch`` from its share
+    batch = min(cfg.batch_size, len(dataset) // world)
+    if batch < 2:
+        raise SelfsimError(f"{len(dataset)} training pictures cannot give batches of 2 to each of {world} processes; "
+                           f"use fewer --devices")
     loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True, num_workers=cfg.workers,
-                        persistent_workers=cfg.workers > 0)
-    per_epoch = len(dataset) // batch
+                        persistent_workers=cfg.workers > 0)  # DDP: Lightning shards it (a seeded sampler)
+    per_epoch = len(dataset) // (batch * world)
     epochs = max(cfg.epochs, math.ceil(cfg.min_steps / per_epoch))
     max_steps = epochs * per_epoch
     record = run_record(cfg, len(train_files))
@@ -235,8 +244,10 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     if on_message is not None:
         on_message(f"training {cfg.method} ({cfg.init}, {encoder.config.backbone}, {cfg.input_size} px) on "
                    f"{len(train_files)} pictures ({len(held_out)} held out as the quality monitor's distractors): "
-                   f"{_count(epochs, 'epoch')} of {_count(per_epoch, 'step')}, batches of {batch}")
-    module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps, freeze_bn=cfg.freeze_bn)
+                   f"{_count(epochs, 'epoch')} of {_count(per_epoch, 'step')}, batches of {batch}"
+                   + (f" on each of {world} processes" if world > 1 else ""))
+    module = SSLModule(encoder, cfg.method, cfg.lr, cfg.weight_decay, max_steps, freeze_bn=cfg.freeze_bn,
+                       seed=cfg.seed)
     ckpt = ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=cfg.checkpoint_every, save_last=True, save_top_k=0)
     callbacks: list[pl.Callback] = [ckpt, RecordRun(record)]
     monitor = None
@@ -247,7 +258,8 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     trainer = pl.Trainer(
         max_epochs=epochs,
         accelerator="auto",
-        devices=1,
+        **trainer_options(cfg.devices, cfg.num_nodes, sync_batch_norm=has_batch_norm(encoder) and not cfg.freeze_bn
+                           and torch.cuda.is_available()),  # PyTorch syncs batch norm on GPUs only
         precision="16-mixed" if torch.cuda.is_available() else "32-true",
         callbacks=callbacks,
         plugins=[AtomicCheckpointIO()],
@@ -260,6 +272,9 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     t0 = time.perf_counter()
     trainer.fit(module, loader, ckpt_path=str(last) if resume else None)
     seconds = time.perf_counter() - t0
+    if not trainer.is_global_zero:  # the main process writes the model
+        return TrainResult(out, trainer.global_step, trainer.global_step - module.start_step, seconds,
+                           len(train_files), batch, [])
     trained = module.encoder.cpu().eval()
     whitening = None
     if cfg.whiten:
@@ -276,4 +291,4 @@ def train(cfg: TrainConfig, data: CleanReport, out: str | os.PathLike[str], *, r
     config = replace(trained.config, name=out.name, info=info, whitening=whitening.dim if whitening else None)
     save_encoder(Encoder(config, trained.backbone, "trained", whitening=whitening), out)
     return TrainResult(out, trainer.global_step, trainer.global_step - module.start_step, seconds, len(train_files),
-                       batch, monitor.history if monitor is not None else [])
+                       batch, monitor.history if monitor is not None else [], world)
