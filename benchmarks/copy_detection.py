@@ -4,7 +4,7 @@ Builds the query set (see copydet_data.py), then runs selfsim exactly as users d
 `selfsim index REFS --index I` and `selfsim search --index I QUERIES --json -k 5`,
 and scores the classical baselines on the same files.
 
-    python benchmarks/copy_detection.py [--out bench-out/copydet] [--seed 0]
+    python benchmarks/copy_detection.py [--out bench-out/copydet] [--seed 0] [--skip-orb] [--milvus-lite]
 """
 
 from __future__ import annotations
@@ -28,12 +28,15 @@ from selfsim.eval.metrics import CopyDetectionMetrics, PredictedMatch, copy_dete
 
 
 def run_selfsim(
-    out: Path, extra: list[str], fresh: bool = True, extra_index: list[str] | None = None
+    out: Path, extra: list[str], fresh: bool = True, extra_index: list[str] | None = None, milvus: bool = False
 ) -> tuple[dict[str, tuple[str, float]], float, float]:
-    index = out / "index"
+    """``milvus``: the index in a Milvus Lite file instead of a folder."""
+    index: Path | str = out / "index"
     t0 = time.perf_counter()
+    if milvus:
+        index = f"milvus-lite://{(out / 'index.db').absolute()}"
     if fresh:
-        subprocess.run(["rm", "-rf", str(index)], check=True)
+        subprocess.run(["rm", "-rf", str(out / ("index.db" if milvus else "index"))], check=True)
         subprocess.run(["selfsim", "index", str(out / "refs"), "--index", str(index), "-q", *(extra_index or [])],
                        check=True)
     t1 = time.perf_counter()
@@ -82,6 +85,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench-out/copydet"))
     ap.add_argument("--seed", type=int, default=0, help="which split and edits to draw")
     ap.add_argument("--skip-orb", action="store_true", help="leave out the slow ORB baseline")
+    ap.add_argument("--milvus-lite", action="store_true",
+                    help="also index and search through a Milvus Lite index (pip install '.[milvus]')")
     args = ap.parse_args()
     truth = copydet_data.build(args.out, seed=args.seed)
     edits = copydet_data.edits_of(args.out)
@@ -100,6 +105,14 @@ def main() -> None:
     top_v2, _, t_v2 = run_selfsim(args.out, ["--verify", "20"], fresh=False)
     rows.append(("selfsim --verify 20 (features cached)", score(top_v2, truth),
                  f"search {t_v2:.1f}s = {t_v2 / n_q:.2f} s/query"))
+    milvus_tops = []
+    if args.milvus_lite:
+        top_m, t_mi, t_ms = run_selfsim(args.out, [], milvus=True)
+        rows.append(("selfsim, Milvus Lite index", score(top_m, truth), f"index {t_mi:.1f}s, search {t_ms:.1f}s"))
+        top_mv, _, t_mv = run_selfsim(args.out, ["--verify", "20"], fresh=False, milvus=True)
+        rows.append(("selfsim --verify 20, Milvus Lite index (features cached)", score(top_mv, truth),
+                     f"search {t_mv:.1f}s = {t_mv / n_q:.2f} s/query"))
+        milvus_tops = [top_m, top_mv]
     raw, _, t_raw = run_selfsim(args.out, ["--no-flip", "--center-crop", "0", "--raw-scores"], fresh=False)
     rows.append(("plain cosine (same encoder, one view)", score(raw, truth), f"search {t_raw:.1f}s"))
     top_p, t_p = run_phash(refs, queries)
@@ -116,7 +129,7 @@ def main() -> None:
 
     print("\nrecall@1 per edit (queries with an original in the index):\n")
     per: dict[str, list[list[bool]]] = defaultdict(lambda: [[] for _ in rows])
-    tops = [top_s, top_v, top_v2, raw, top_p] + ([top_o] if not args.skip_orb else [])
+    tops = [top_s, top_v, top_v2, *milvus_tops, raw, top_p] + ([top_o] if not args.skip_orb else [])
     for q, ref in truth.items():
         if ref is None:
             continue

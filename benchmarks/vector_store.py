@@ -46,6 +46,8 @@ from selfsim.index.index import Index, ModelRef
 
 SPECTRUM = Path(__file__).parent / "data" / "embedding_spectrum.json"
 K = 10
+#: Milvus Lite stores (pip install '.[milvus]'): the address options of each.
+MILVUS_KINDS = {"milvus-lite": "", "milvus-lite-hnsw": "?index=HNSW"}
 
 
 class EmbeddingLike:
@@ -101,15 +103,16 @@ def _top_part(xq, xb, ids, best_s, best_i, gone):
     return best_s, best_i
 
 
-def measure(folder: Path, xq: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """Open, first answer, latency and recall, in a fresh process (its memory is the reader's)."""
-    np.save(folder.parent / "xq.npy", xq)
-    np.save(folder.parent / "truth.npy", truth)
+def measure(folder: Path | str, work: Path, xq: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Open, first answer, latency and recall, in a fresh process (its memory is the
+    reader's, with that of the processes it started: Milvus Lite's server)."""
+    np.save(work / "xq.npy", xq)
+    np.save(work / "truth.npy", truth)
     code = f"""
-import json, time, numpy as np
+import json, os, time, numpy as np
 t0 = time.perf_counter()
 from selfsim.index.index import Index
-xq, truth = np.load({str(folder.parent / 'xq.npy')!r}), np.load({str(folder.parent / 'truth.npy')!r})
+xq, truth = np.load({str(work / 'xq.npy')!r}), np.load({str(work / 'truth.npy')!r})
 index = Index.open({str(folder)!r})
 index.search(xq[:1], {K})
 opened = time.perf_counter() - t0
@@ -117,13 +120,27 @@ times, recall = [], []
 for q, t in zip(xq, truth):
     a = time.perf_counter(); _, I = index.search(q[None], {K}); times.append(time.perf_counter() - a)
     recall.append(len(set(I[0].tolist()) & set(t.tolist())) / {K})
-rss = [int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('RssAnon:')][0] / 2**20
+def rss_anon(pid):
+    try:
+        return [int(l.split()[1]) for l in open(f'/proc/{{pid}}/status') if l.startswith('RssAnon:')][0] / 2**20
+    except (OSError, IndexError):
+        return 0.0
+def children(pid):
+    out = []
+    for task in os.listdir(f'/proc/{{pid}}/task'):
+        try:
+            out += [int(c) for c in open(f'/proc/{{pid}}/task/{{task}}/children').read().split()]
+        except OSError:
+            pass
+    return out + [g for c in out for g in children(c)]
+rss = rss_anon(os.getpid()) + sum(rss_anon(c) for c in children(os.getpid()))
 print(json.dumps(dict(open=opened, p50=float(np.percentile(times, 50) * 1000), p99=float(np.percentile(times, 99) * 1000),
                       recall=float(np.mean(recall)), memory=rss)))
 """
     env = os.environ | {"SELFSIM_SWEEP": os.environ.get("SELFSIM_SWEEP", "")}
-    out = subprocess.run([sys.executable, "-c", _SWEEP_PRELUDE + code], capture_output=True, text=True, env=env,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", _SWEEP_PRELUDE + code], capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise SystemExit(f"the reader failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -138,13 +155,16 @@ if os.environ.get("SELFSIM_SWEEP"):
 
 
 def disk_gb(folder: Path) -> float:
+    if folder.is_file():
+        return folder.stat().st_size / 1e9
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e9
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    ap.add_argument("--kinds", nargs="+", default=["flat", "hnsw"])
+    ap.add_argument("--kinds", nargs="+", default=["flat", "hnsw"],
+                    help=f"flat, hnsw, ivfpq (FAISS) and {', '.join(MILVUS_KINDS)} (Milvus Lite: exact, HNSW)")
     ap.add_argument("--spread", type=float, default=1.0, help="1.0: no clusters; below: loose clusters")
     ap.add_argument("--seed", type=int, default=1, help="the collection's and the queries' seed")
     ap.add_argument("--sweep", nargs="*", default=[], metavar="EF:SHORTLIST",
@@ -175,24 +195,28 @@ def main() -> None:
             extra = gen.draw(1000, args.seed * 1000 + 3)
             for start in range(0, n, 100_000):  # what the catalog keeps: float16, in place
                 xb[start : start + 100_000] = xb[start : start + 100_000].astype(np.float16)
-            ids = np.arange(1, n + 1, dtype=np.int64)  # SQLite's rowids
-            truth = exact_top(xq, [(xb, ids)])
+            truth_rows = exact_top(xq, [(xb, np.arange(n, dtype=np.int64))])
             for kind in args.kinds:
-                folder = work / f"{kind}-{n}"
+                folder: Path | str = work / f"{kind}-{n}"
+                if kind in MILVUS_KINDS:
+                    folder = f"milvus-lite://{work / f'{kind}-{n}.db'}{MILVUS_KINDS[kind]}"
                 model = ModelRef("synthetic" + str(gen.dim), "synthetic", {"model": None}, gen.dim)
                 t0 = time.perf_counter()
-                with Index.create(folder, model, kind=kind) as index:
+                with Index.create(folder, model, kind="auto" if kind in MILVUS_KINDS else kind) as index:
                     for start in range(0, n, 20_000):
                         index.catalog.insert(images(xb[start : start + 20_000], start), model.fingerprint)
                     index.save()  # the store, made from the catalog as `selfsim index` makes it
+                    ids = index.catalog.ids()  # in insertion order: row i of xb is ids[i]
                 build = time.perf_counter() - t0
                 gc.collect()
-                m = measure(folder, xq, truth)
-                row = dict(n=n, kind=kind, build=build, disk=disk_gb(folder), **m)
+                truth = ids[truth_rows]
+                m = measure(folder, work, xq, truth)
+                on_disk = work / f"{kind}-{n}.db" if kind in MILVUS_KINDS else Path(folder)
+                row = dict(n=n, kind=kind, build=build, disk=disk_gb(on_disk), **m)
                 if kind == "hnsw":
                     for setting in args.sweep:
                         os.environ["SELFSIM_SWEEP"] = setting
-                        s = measure(folder, xq, truth)
+                        s = measure(folder, work, xq, truth)
                         sweep.append(f"| {n:,} | {setting.replace(':', ' | ')} | {s['p50']:.2f} | {s['p99']:.2f} "
                                      f"| {s['recall']:.3f} |")
                         print(sweep[-1], flush=True)
@@ -200,7 +224,7 @@ def main() -> None:
                 if not args.no_updates:
                     with Index.open(folder, writable=True) as index:
                         t0 = time.perf_counter()
-                        index.add(images(extra, n))
+                        new_ids = index.add(images(extra, n))
                         index.save()
                         row["add"] = time.perf_counter() - t0
                         gone = np.random.default_rng(4).choice(ids, 1000, replace=False)
@@ -208,12 +232,12 @@ def main() -> None:
                         index.remove([int(i) for i in gone])
                         index.save()
                         row["delete"] = time.perf_counter() - t0
-                    added = (extra.astype(np.float16).astype(np.float32), np.arange(n + 1, n + 1001))
-                    after = measure(folder, xq, exact_top(xq, [(xb, ids), added], gone))
+                    added = (extra.astype(np.float16).astype(np.float32), np.asarray(new_ids, np.int64))
+                    after = measure(folder, work, xq, exact_top(xq, [(xb, ids), added], gone))
                     row["p50_after"], row["recall_after"] = after["p50"], after["recall"]
                 rows.append(row)
                 print(_row(row), flush=True)
-                shutil.rmtree(folder)
+                shutil.rmtree(on_disk, ignore_errors=True)
             del xb
             gc.collect()
     finally:

@@ -19,6 +19,7 @@ import base64
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -90,9 +91,42 @@ def connect(address: MilvusAddress) -> Any:
         if not os.path.isdir(parent):
             raise MilvusError(f"{address}: no folder {parent} for the Milvus Lite file")
     try:
-        return MilvusClient(uri=address.uri, token=address.token, timeout=_CONNECT_TIMEOUT)
+        client = MilvusClient(uri=address.uri, token=address.token, timeout=_CONNECT_TIMEOUT)
     except Exception as e:
         raise _failure(address, e) from None
+    if address.lite:
+        with _LITE_LOCK:
+            _LITE_USERS[address.uri] = _LITE_USERS.get(address.uri, 0) + 1
+    return client
+
+
+# Milvus Lite serves a file from a server inside this process, which holds the file
+# until it is released: released when the last index on it closes, so that another
+# process can open it next.
+_LITE_USERS: dict[str, int] = {}
+_LITE_LOCK = threading.Lock()
+
+
+def disconnect(address: MilvusAddress, client: Any) -> None:
+    """Close ``client``; the last one on a Milvus Lite file also stops its server."""
+    try:
+        client.close()
+    except Exception:  # closing what failed to connect
+        pass
+    if not address.lite:
+        return
+    with _LITE_LOCK:
+        left = _LITE_USERS.get(address.uri, 1) - 1
+        if left > 0:
+            _LITE_USERS[address.uri] = left
+            return
+        _LITE_USERS.pop(address.uri, None)
+    try:
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(address.uri)
+    except Exception as e:  # an older milvus-lite: it stops at exit
+        log.debug("cannot release the Milvus Lite server of %s: %s", address.uri, e)
 
 
 def _failure(address: MilvusAddress, e: BaseException) -> SelfsimError:
@@ -187,10 +221,7 @@ class MilvusCatalog:
 
     def close(self) -> None:
         self._features.close()
-        try:
-            self._client.close()
-        except Exception:  # closing what failed to connect
-            pass
+        disconnect(self.address, self._client)
 
     def refresh(self) -> None:
         self._meta = self._read_meta()
@@ -440,4 +471,4 @@ def _call(address: MilvusAddress, fn: Callable[[], T]) -> T:
         raise
 
 
-__all__ = ["MilvusCatalog", "MilvusError", "connect", "path_key"]
+__all__ = ["MilvusCatalog", "MilvusError", "connect", "disconnect", "path_key"]

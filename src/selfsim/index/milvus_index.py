@@ -18,7 +18,7 @@ from selfsim.errors import IndexStateError, SelfsimError
 from selfsim.index.address import MilvusAddress, parse_address
 from selfsim.index.catalog import SCHEMA_VERSION
 from selfsim.index.index import Index, ModelRef
-from selfsim.index.milvus_catalog import MilvusCatalog, connect
+from selfsim.index.milvus_catalog import MilvusCatalog, connect, disconnect
 from selfsim.index.milvus_store import MilvusStore
 from selfsim.index.phash_table import PhashTable
 from selfsim.index.store import VectorStore
@@ -50,7 +50,7 @@ class MilvusIndex(Index):
         try:
             return cls(address, MilvusCatalog(address, client, readonly=not writable), writable)
         except BaseException:
-            client.close()
+            disconnect(address, client)
             raise
 
     @classmethod
@@ -67,7 +67,7 @@ class MilvusIndex(Index):
             meta = {"schema_version": str(SCHEMA_VERSION), **model.meta(), "store_kind": "auto", "generation": "0"}
             return cls(address, MilvusCatalog.create(address, client, model.dim, meta), True)
         except BaseException:
-            client.close()
+            disconnect(address, client)
             raise
 
     @staticmethod
@@ -79,7 +79,7 @@ class MilvusIndex(Index):
         try:
             return MilvusCatalog.exists(address, client)
         finally:
-            client.close()
+            disconnect(address, client)
 
     # -- what differs from a folder -------------------------------------------
     @property
