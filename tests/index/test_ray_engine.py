@@ -46,7 +46,8 @@ def test_ray_gives_the_local_paths_vectors_and_report(photo_dir: Path, tmp_path:
     reports = {}
     for name in ("local", "ray"):
         with Index.create(tmp_path / name, model_ref(encoder)) as index:
-            engine = ray_engine(encoder, actors=1, max_pixels=50_000_000, batch_size=4) if name == "ray" else None
+            # Two actors on this 2-core machine: decoding must still get a CPU (it once waited forever).
+            engine = ray_engine(encoder, actors=2, max_pixels=50_000_000, batch_size=4) if name == "ray" else None
             reports[name] = sync(index, encoder, [photo_dir], engine=engine, batch_size=4)
     local, distributed = _vectors(tmp_path / "local"), _vectors(tmp_path / "ray")
     assert set(local) == set(distributed) and len(local) == 9

@@ -21,9 +21,10 @@ REDUCED_DIM = 128
 HNSW_M = 48
 HNSW_EF_CONSTRUCTION = 200
 #: HNSW search depth, and how many candidates are scored exactly for a top ``k``: at
-#: least ``SHORTLIST`` (benchmarks/vector_store.py --sweep; 192 is the least that found
-#: 95 % of the exact top 10 among 1,000,000 vectors of seed 0).
-HNSW_EF_SEARCH = 192
+#: least ``SHORTLIST``. Tuned on 1,000,000 embedding-like vectors of seed 0
+#: (BENCHMARKS.md): recall@10 0.943 at 128, 0.953 at 192 and 256, 0.961 at 384; 320
+#: leaves a margin over 0.95, since another collection (seed 1) needed more depth.
+HNSW_EF_SEARCH = 320
 SHORTLIST = 64
 #: IVF-PQ: bytes of code per vector, lists probed per query, and the shortlist (codes
 #: are coarser than a graph's vectors, so more candidates are scored exactly).

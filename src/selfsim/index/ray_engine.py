@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Rows per embedding call in an actor.
 BATCH = 32
+#: CPUs a decoding task asks Ray for.
+DECODE_CPUS = 0.5
 _KINDS = {"embed": 0, "reuse": 1, "same": 2, "skip": 3}
 
 
@@ -75,11 +77,18 @@ def ray_engine(encoder: Embedder, *, address: str | None = None, actors: int = 1
         items = [{"path": os.fsencode(t.path), "expect": t.expect or ""} for t in todo]
         blocks = max(1, min(len(items) // 16, 200))
         ds = ray.data.from_items(items, override_num_blocks=blocks)
-        # Half a CPU a decoding task (they wait on files too): also keeps Ray from fusing
-        # decoding into the actors, so files are decoded while the model runs.
-        ds = ds.map(_decode, fn_kwargs={"known": known, "config": config, "max_pixels": max_pixels}, num_cpus=0.5)
+        # Half a CPU a decoding task (they wait on files too), and the actors never take
+        # the last half CPU, so decoding always runs (actors holding every CPU would wait
+        # forever for pixels). The two requests differ, which also keeps Ray from fusing
+        # decoding into the actors: files are decoded while the model runs.
+        cpus = float(ray.cluster_resources().get("CPU", 1.0))
+        actor_cpus = min(1.0, max(0.05, (cpus - DECODE_CPUS) / actors))
+        if actor_cpus == DECODE_CPUS:
+            actor_cpus -= 0.01
+        ds = ds.map(_decode, fn_kwargs={"known": known, "config": config, "max_pixels": max_pixels},
+                    num_cpus=DECODE_CPUS)
         ds = ds.map_batches(_Embedder, fn_constructor_kwargs={"spec": spec, "fingerprint": fingerprint},
-                            batch_size=batch_size, concurrency=actors, num_cpus=1, num_gpus=gpus_per_actor or None,
+                            batch_size=batch_size, concurrency=actors, num_cpus=actor_cpus, num_gpus=gpus_per_actor or None,
                             batch_format="numpy")
         try:
             for batch in ds.iter_batches(batch_size=batch_size, batch_format="numpy", prefetch_batches=2):
