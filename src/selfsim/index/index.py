@@ -254,8 +254,9 @@ class Index:
             if lock_fd is not None:
                 os.close(lock_fd)
             error = IndexStateError if version else IndexDamagedError
+            shown = version if version and version.isprintable() else repr(version)
             raise error(
-                f"{folder} has index format {version}; this selfsim reads formats {', '.join(READABLE_VERSIONS)}"
+                f"{folder} has index format {shown}; this selfsim reads formats {', '.join(READABLE_VERSIONS)}"
                 + ("" if version else f" ({_repair_hint(folder)}, or index again with --rebuild)")
             )
         if writable and version != str(SCHEMA_VERSION):
