@@ -158,6 +158,7 @@ class MilvusCatalog:
         self.readonly = readonly
         self._client = client
         self._features = FeatureCache(f"{address.uri}/{address.collection}")
+        self._count: tuple[int, int] | None = None  # (generation, rows)
         self._meta = self._read_meta()
 
     # -- the collection ---------------------------------------------------------
@@ -276,8 +277,12 @@ class MilvusCatalog:
             it.close()
 
     def __len__(self) -> int:
-        rows = self._query("", ["count(*)"])
-        return int(rows[0]["count(*)"]) if rows else 0
+        """Rows in the collection, counted once per generation (searches ask for it each time)."""
+        generation = self.generation
+        if self._count is None or self._count[0] != generation:
+            rows = self._query("", ["count(*)"])
+            self._count = (generation, int(rows[0]["count(*)"]) if rows else 0)
+        return self._count[1]
 
     def ids(self) -> np.ndarray:
         parts = [np.fromiter((r["id"] for r in rows), np.int64, len(rows)) for rows in self._iterate(["id"])]
