@@ -49,6 +49,22 @@ def test_index_search_and_dedup_answer_as_the_folder_index_does(photo_dir: Path,
     assert r.returncode == 0 and "(0 added, 0 updated, 1 removed, 8 unchanged" in r.stderr, r.stdout + r.stderr
 
 
+def test_rebuild_fills_a_collection_beside_then_takes_its_place(photo_dir: Path, tmp_path: Path) -> None:
+    from selfsim.index import Index, is_index
+
+    where = f"milvus-lite://{tmp_path / 'pics.db'}"
+    assert selfsim("index", str(photo_dir), "--index", where, "-q").returncode == 0
+    (photo_dir / "gen0.png").unlink()
+    r = selfsim("index", str(photo_dir), "--index", where, "--rebuild")
+    assert r.returncode == 0 and "7 images (7 added" in r.stderr, r.stderr
+    assert not is_index(where + "?collection=images_rebuild")
+    with Index.open(where) as index:
+        assert len(index) == 7 and index.catalog.generation > 0
+        _, xb = index.catalog.vectors(index.model.dim)
+        D, _ = index.search(xb, 1)
+        assert (D[:, 0] > 0.999).all()
+
+
 def test_one_line_errors(tmp_path: Path, photo_dir: Path) -> None:
     r = selfsim("search", "--index", "milvus://127.0.0.1:1/images", str(photo_dir / "baboon.jpg"))
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "cannot reach Milvus at 127.0.0.1:1" in r.stderr

@@ -197,11 +197,11 @@ class MilvusCatalog:
                                      consistency_level=address.consistency)
             client.alter_collection_properties(address.collection, properties={PREFIX + k: v for k, v in meta.items()})
 
-        _call(address, make)
+        milvus_call(address, make)
         return cls(address, client)
 
     def drop(self) -> None:
-        _call(self.address, lambda: self._client.drop_collection(self.address.collection))
+        milvus_call(self.address, lambda: self._client.drop_collection(self.address.collection))
 
     def _read_meta(self) -> dict[str, str]:
         def read() -> dict[str, str]:
@@ -214,7 +214,7 @@ class MilvusCatalog:
                 self._client.load_collection(self.address.collection)  # searchable (after a restart)
             return {k[len(PREFIX):]: str(v) for k, v in props.items() if k.startswith(PREFIX)}
 
-        meta = _call(self.address, read)
+        meta = milvus_call(self.address, read)
         if not meta:
             raise IndexStateError(f"collection '{self.address.collection}' at {self.address.where} was not made by "
                                   f"selfsim; give another collection name (?collection=NAME or the address's path)")
@@ -236,7 +236,7 @@ class MilvusCatalog:
 
     def set_meta(self, items: dict[str, str]) -> None:
         self._require_writable()
-        _call(self.address, lambda: self._client.alter_collection_properties(
+        milvus_call(self.address, lambda: self._client.alter_collection_properties(
             self.address.collection, properties={PREFIX + k: v for k, v in items.items()}))
         self._meta.update(items)
 
@@ -249,7 +249,7 @@ class MilvusCatalog:
 
     def _bump_generation(self) -> None:
         # Read afresh: another machine may have bumped it (a cache key, not a lock).
-        current = _call(self.address, lambda: self._client.describe_collection(self.address.collection))
+        current = milvus_call(self.address, lambda: self._client.describe_collection(self.address.collection))
         props = current.get("properties") or {}
         try:
             value = int(props.get(PREFIX + "generation", "0")) + 1
@@ -263,15 +263,15 @@ class MilvusCatalog:
     # -- images -----------------------------------------------------------------
     def _query(self, filter: str, fields: list[str], limit: int | None = None) -> list[dict[str, Any]]:
         kwargs = {"limit": limit} if limit is not None else {}
-        return list(_call(self.address, lambda: self._client.query(self.address.collection, filter=filter,
+        return list(milvus_call(self.address, lambda: self._client.query(self.address.collection, filter=filter,
                                                                        output_fields=fields, **kwargs)))
 
     def _iterate(self, fields: list[str], batch: int = 4096) -> Iterator[list[dict[str, Any]]]:
         """Every row, ``batch`` at a time (in no particular order)."""
-        it = _call(self.address, lambda: self._client.query_iterator(self.address.collection, batch_size=batch,
+        it = milvus_call(self.address, lambda: self._client.query_iterator(self.address.collection, batch_size=batch,
                                                                      output_fields=fields))
         try:
-            while rows := _call(self.address, it.next):
+            while rows := milvus_call(self.address, it.next):
                 yield list(rows)
         finally:
             it.close()
@@ -385,7 +385,7 @@ class MilvusCatalog:
         ids: list[int] = []
         for start in range(0, len(rows), self.address.batch):
             part = rows[start : start + self.address.batch]
-            result = _call(self.address, lambda part=part: self._client.insert(self.address.collection, part))
+            result = milvus_call(self.address, lambda part=part: self._client.insert(self.address.collection, part))
             ids.extend(int(i) for i in result["ids"])
         # The same path twice in one call: the last one stays, as it would one call at a time.
         last = {key: at for at, key in enumerate(keys)}
@@ -402,7 +402,7 @@ class MilvusCatalog:
         rows = self._query(f'path_key == "{path_key(path)}"', ["*"], limit=1)
         if rows:
             row = rows[0] | {"size": int(size), "mtime_ns": int(mtime_ns)}
-            _call(self.address, lambda: self._client.upsert(self.address.collection, [row]))
+            milvus_call(self.address, lambda: self._client.upsert(self.address.collection, [row]))
 
     def delete(self, ids: Iterable[int]) -> None:
         self._require_writable()
@@ -414,11 +414,11 @@ class MilvusCatalog:
     def _delete(self, ids: list[int]) -> None:
         for start in range(0, len(ids), QUERY_CHUNK):
             part = ids[start : start + QUERY_CHUNK]
-            _call(self.address, lambda part=part: self._client.delete(self.address.collection, ids=part))
+            milvus_call(self.address, lambda part=part: self._client.delete(self.address.collection, ids=part))
 
     def flush(self) -> None:
         """Make what was written durable (Milvus Lite: on disk)."""
-        _call(self.address, lambda: self._client.flush(self.address.collection))
+        milvus_call(self.address, lambda: self._client.flush(self.address.collection))
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Milvus's own nearest-neighbour search: ``(D, I)``, id -1 and -inf padding."""
@@ -427,7 +427,7 @@ class MilvusCatalog:
         if k <= 0 or len(xq) == 0:
             return D, I
         params = {"metric_type": "IP", "params": _search_params(self.address.index_type, k)}
-        hits = _call(self.address, lambda: self._client.search(
+        hits = milvus_call(self.address, lambda: self._client.search(
             self.address.collection, data=[np.asarray(q, np.float32) for q in xq], limit=min(k, 16384),
             anns_field="vector", search_params=params, output_fields=[]))
         for row, found in enumerate(hits):
@@ -462,7 +462,7 @@ def _search_params(index_type: str, k: int) -> dict[str, int]:
     return {}
 
 
-def _call(address: MilvusAddress, fn: Callable[[], T]) -> T:
+def milvus_call(address: MilvusAddress, fn: Callable[[], T]) -> T:
     """Run one Milvus request; its failure becomes a one-line error."""
     try:
         return fn()
@@ -476,4 +476,4 @@ def _call(address: MilvusAddress, fn: Callable[[], T]) -> T:
         raise
 
 
-__all__ = ["MilvusCatalog", "MilvusError", "connect", "disconnect", "path_key"]
+__all__ = ["MilvusCatalog", "MilvusError", "connect", "disconnect", "milvus_call", "path_key"]

@@ -17,11 +17,14 @@ from pathlib import Path
 from selfsim.errors import IndexStateError, SelfsimError
 from selfsim.index.address import MilvusAddress, parse_address
 from selfsim.index.catalog import SCHEMA_VERSION
-from selfsim.index.index import Index, ModelRef
-from selfsim.index.milvus_catalog import MilvusCatalog, connect, disconnect
+from selfsim.index.index import Index, ModelRef, parse_meta
+from selfsim.index.milvus_catalog import PREFIX, MilvusCatalog, connect, disconnect, milvus_call
 from selfsim.index.milvus_store import MilvusStore
 from selfsim.index.phash_table import PhashTable
 from selfsim.index.store import VectorStore
+
+#: ``--rebuild`` fills ``<collection>`` + this, then renames it into place.
+STAGING_SUFFIX = "_rebuild"
 
 
 class MilvusIndex(Index):
@@ -96,9 +99,35 @@ class MilvusIndex(Index):
             raise SelfsimError(f"--type chooses a FAISS index for an index folder; a Milvus collection's index type "
                                f"is an address option, e.g. {self.address.text}?index=HNSW")
 
-    def replace_with(self, staged: Path) -> None:
-        raise SelfsimError("--rebuild is not available for a Milvus index yet; index into a new collection "
-                           "(another name in the address) and drop the old one")
+    def staging_location(self) -> str:
+        """Where ``--rebuild`` fills the new collection: ``<collection>_rebuild`` beside it."""
+        a = self.address
+        base = a.text.split("?", 1)[0]
+        if a.lite:
+            return f"{base}?collection={a.collection}{STAGING_SUFFIX}&index={a.index_type}&consistency={a.consistency}"
+        return (f"{base.rsplit('/', 1)[0]}/{a.collection}{STAGING_SUFFIX}?index={a.index_type}"
+                f"&consistency={a.consistency}&batch={a.batch}")
+
+    def replace_with(self, staged: Path | str) -> None:
+        """Take over the finished collection at ``staged`` (``--rebuild``): the old
+        collection is dropped and the new one renamed into its place. Searches that run
+        in between (a second or so) fail and can be retried; nothing is lost, as the new
+        collection is complete before the old one goes."""
+        self._require_writable()
+        other = parse_address(str(staged))
+        client, name = self.catalog._client, self.address.collection
+        old = self.catalog.generation
+        props = milvus_call(self.address, lambda: client.describe_collection(other.collection)).get("properties") or {}
+        new = int(props.get(PREFIX + "generation", "0") or 0)
+        milvus_call(self.address, lambda: client.drop_collection(name))
+        milvus_call(self.address, lambda: client.rename_collection(other.collection, name))
+        milvus_call(self.address, lambda: client.load_collection(name))
+        self.catalog.refresh()
+        self.catalog.set_meta({"generation": str(old + new + 1)})  # readers see a change
+        self._model, self._kind = parse_meta(self.path, self.catalog.meta())
+        self._store = None
+        self._phashes = None
+        self._dirty = True
 
     @property
     def store(self) -> VectorStore:  # type: ignore[override]

@@ -30,9 +30,9 @@ def rebuild(
     new collection holds exactly what is under ``paths``).
     """
     index._require_writable()
-    if index.folder is None:
-        index.replace_with(Path())  # says what to do instead
-    staging = index.path / STAGING_DIR
+    folder = index.folder
+    # A Milvus collection is rebuilt into a collection beside it, then renamed into place.
+    staging: Path | str = folder / STAGING_DIR if folder is not None else index.staging_location()  # type: ignore[attr-defined]
     ref = model_ref(encoder)
     staged: Index | None = None
     if is_index(staging):
@@ -44,17 +44,28 @@ def rebuild(
                 staged.close()
             staged = None
     if staged is None:
-        shutil.rmtree(staging, ignore_errors=True)
-        staged = Index.create(staging, ref, kind=index.store_kind)
+        if folder is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        elif is_index(staging):  # another model's or unreadable: dropped
+            _drop(str(staging))
+        staged = Index.create(staging, ref, kind=index.store_kind if folder is not None else "auto")
     before = len(index)
     with staged:
         options = {**options, "prune": True}
-        report = sync(staged, encoder, paths, exclude=[index.path], **options)
+        report = sync(staged, encoder, paths, exclude=[folder] if folder is not None else [], **options)
     index.replace_with(staging)
     index.save()
-    shutil.rmtree(staging, ignore_errors=True)
+    if folder is not None:
+        shutil.rmtree(staging, ignore_errors=True)
     report.removed = max(0, before - len(index))
     return report
+
+
+def _drop(location: str) -> None:
+    from selfsim.index.milvus_index import MilvusIndex
+
+    with MilvusIndex.connect(location, writable=True) as stale:
+        stale.catalog.drop()
 
 
 def set_aside(folder: Path) -> Path:
