@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dedup", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="*", metavar="PATH", help="folders to index first (optional with --index)")
-    p.add_argument("--index", "-i", metavar="DIR", help="index folder (made or updated from PATH when given)")
+    p.add_argument("--index", "-i", metavar="DIR", help="index folder or Milvus address (made or updated from PATH when given)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--similar", action="store_true", help="also report other shots of one scene (never moved)")
     p.add_argument("--min-similarity", type=float, default=DEDUP_MIN_SIMILARITY, metavar="COSINE",

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("queries", nargs="+", metavar="QUERY", help="query image files or folders")
-    p.add_argument("--index", "-i", required=True, metavar="DIR", help="index folder")
+    p.add_argument("--index", "-i", required=True, metavar="DIR", help="index folder, or a Milvus collection (milvus://HOST:PORT/NAME, milvus-lite:///path/pics.db)")
     p.add_argument("-k", "--top-k", type=positive_int, default=10, help="hits per query (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="one JSON object per query per line")
     p.add_argument("--no-flip", action="store_true", help="do not also search with the mirrored query")

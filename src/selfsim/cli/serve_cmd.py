@@ -30,7 +30,7 @@ Retry-After."""
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--index", "-i", required=True, metavar="DIR", help="index folder (from `selfsim index`)")
+    p.add_argument("--index", "-i", required=True, metavar="DIR", help="index folder or Milvus address (from `selfsim index`)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on; 0.0.0.0 for every network (default: %(default)s)")
     p.add_argument("--port", type=port_number, default=8000, help="(default: %(default)s)")
