@@ -149,7 +149,7 @@ def test_bad_addresses_are_one_line_errors(address: str, message: str) -> None:
 
 
 def test_address_options_and_credentials(monkeypatch) -> None:
-    from selfsim.index.address import is_milvus, parse_address
+    from selfsim.index.address import is_milvus, parse_address, with_collection
 
     monkeypatch.setenv("SELFSIM_MILVUS_TOKEN", "root:Milvus")
     a = parse_address("milvus://db.example.org/photos?index=hnsw&consistency=bounded&batch=500")
@@ -160,6 +160,12 @@ def test_address_options_and_credentials(monkeypatch) -> None:
     c = parse_address("milvus-lite://pics.db?collection=mine")
     assert (c.lite, c.collection, c.index_type, c.uri) == (True, "mine", "FLAT", str(Path("pics.db").absolute()))
     assert is_milvus("milvus-lite://x.db") and not is_milvus("pics.idx") and not is_milvus(Path("milvus:x"))
+    # --rebuild's collection beside: reached as the original is, credentials and options kept.
+    assert with_collection("milvus+https://me:pw@db:443/photos?index=HNSW", "photos_rebuild") == \
+        "milvus+https://me:pw@db:443/photos_rebuild?index=HNSW"
+    assert with_collection("milvus://db/photos", "x") == "milvus://db/x"
+    assert with_collection("milvus-lite://pics.db?collection=a&batch=9", "a_rebuild") == \
+        "milvus-lite://pics.db?collection=a_rebuild&batch=9"
 
 
 def test_milvus_failures_are_one_line_errors(tmp_path: Path, encoder) -> None:

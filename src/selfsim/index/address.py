@@ -131,4 +131,17 @@ def parse_address(location: str) -> MilvusAddress:
     return MilvusAddress(uri, collection, lite, token, index_type, consistency, batch, text)
 
 
-__all__ = ["CONSISTENCY_LEVELS", "INDEX_TYPES", "MilvusAddress", "SCHEMES", "is_milvus", "parse_address"]
+def with_collection(location: str, collection: str) -> str:
+    """The same Milvus address as ``location`` (credentials and options kept), for
+    another collection."""
+    head, _, query = location.partition("?")
+    options = [part for part in query.split("&") if part and not part.startswith("collection=")]
+    if parse_address(location).lite:
+        return f"{head}?{'&'.join([f'collection={collection}', *options])}"
+    scheme, rest = head.split("://", 1)
+    server = rest.split("/", 1)[0]
+    return f"{scheme}://{server}/{collection}" + (f"?{'&'.join(options)}" if options else "")
+
+
+__all__ = ["CONSISTENCY_LEVELS", "INDEX_TYPES", "MilvusAddress", "SCHEMES", "is_milvus", "parse_address",
+           "with_collection"]

@@ -257,6 +257,20 @@ class MilvusCatalog:
             value = 1
         self.set_meta({"generation": str(value)})
 
+    def take_over(self, other: str) -> None:
+        """Replace this collection by the collection ``other`` of the same Milvus (dropped,
+        then ``other`` renamed to this name), with a generation no reader has seen."""
+        self._require_writable()
+        name, client = self.address.collection, self._client
+        old = self.generation
+        props = milvus_call(self.address, lambda: client.describe_collection(other)).get("properties") or {}
+        new = int(props.get(PREFIX + "generation", "0") or 0)
+        milvus_call(self.address, lambda: client.drop_collection(name))
+        milvus_call(self.address, lambda: client.rename_collection(other, name))
+        milvus_call(self.address, lambda: client.load_collection(name))
+        self.refresh()
+        self.set_meta({"generation": str(old + new + 1)})
+
     def upgrade(self) -> int:
         return 0
 

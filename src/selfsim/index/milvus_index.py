@@ -15,10 +15,10 @@ import os
 from pathlib import Path
 
 from selfsim.errors import IndexStateError, SelfsimError
-from selfsim.index.address import MilvusAddress, parse_address
+from selfsim.index.address import MilvusAddress, parse_address, with_collection
 from selfsim.index.catalog import SCHEMA_VERSION
 from selfsim.index.index import Index, ModelRef, parse_meta
-from selfsim.index.milvus_catalog import PREFIX, MilvusCatalog, connect, disconnect, milvus_call
+from selfsim.index.milvus_catalog import MilvusCatalog, connect, disconnect
 from selfsim.index.milvus_store import MilvusStore
 from selfsim.index.phash_table import PhashTable
 from selfsim.index.store import VectorStore
@@ -33,8 +33,10 @@ class MilvusIndex(Index):
 
     catalog: MilvusCatalog  # type: ignore[assignment]
 
-    def __init__(self, address: MilvusAddress, catalog: MilvusCatalog, writable: bool) -> None:
+    def __init__(self, address: MilvusAddress, catalog: MilvusCatalog, writable: bool,
+                 location: str | None = None) -> None:
         self.address = address
+        self.location = location or address.text  # as given: with its credentials
         super().__init__(address.text, catalog, writable, None)  # type: ignore[arg-type]
         self._phash_generation = -1
 
@@ -51,7 +53,7 @@ class MilvusIndex(Index):
             raise IndexStateError(f"index not found: {address.uri} (create one with `selfsim index`)")
         client = connect(address)
         try:
-            return cls(address, MilvusCatalog(address, client, readonly=not writable), writable)
+            return cls(address, MilvusCatalog(address, client, readonly=not writable), writable, location)
         except BaseException:
             disconnect(address, client)
             raise
@@ -61,14 +63,13 @@ class MilvusIndex(Index):
         """A new collection for ``model``'s vectors."""
         address = parse_address(location)
         if kind != "auto":
-            raise SelfsimError(f"--type chooses a FAISS index for an index folder; a Milvus collection's index type "
-                               f"is an address option, e.g. {address.text}?index=HNSW")
+            raise _type_refused(address)
         client = connect(address)
         try:
             if MilvusCatalog.exists(address, client):
                 raise IndexStateError(f"{address} is already an index")
             meta = {"schema_version": str(SCHEMA_VERSION), **model.meta(), "store_kind": "auto", "generation": "0"}
-            return cls(address, MilvusCatalog.create(address, client, model.dim, meta), True)
+            return cls(address, MilvusCatalog.create(address, client, model.dim, meta), True, location)
         except BaseException:
             disconnect(address, client)
             raise
@@ -96,17 +97,12 @@ class MilvusIndex(Index):
 
     def set_store_kind(self, kind: str) -> None:
         if kind != "auto":
-            raise SelfsimError(f"--type chooses a FAISS index for an index folder; a Milvus collection's index type "
-                               f"is an address option, e.g. {self.address.text}?index=HNSW")
+            raise _type_refused(self.address)
 
     def staging_location(self) -> str:
-        """Where ``--rebuild`` fills the new collection: ``<collection>_rebuild`` beside it."""
-        a = self.address
-        base = a.text.split("?", 1)[0]
-        if a.lite:
-            return f"{base}?collection={a.collection}{STAGING_SUFFIX}&index={a.index_type}&consistency={a.consistency}"
-        return (f"{base.rsplit('/', 1)[0]}/{a.collection}{STAGING_SUFFIX}?index={a.index_type}"
-                f"&consistency={a.consistency}&batch={a.batch}")
+        """Where ``--rebuild`` fills the new collection: ``<collection>_rebuild`` beside it,
+        reached as this one is (credentials and options kept)."""
+        return with_collection(self.location, self.address.collection + STAGING_SUFFIX)
 
     def replace_with(self, staged: Path | str) -> None:
         """Take over the finished collection at ``staged`` (``--rebuild``): the old
@@ -114,16 +110,7 @@ class MilvusIndex(Index):
         in between (a second or so) fail and can be retried; nothing is lost, as the new
         collection is complete before the old one goes."""
         self._require_writable()
-        other = parse_address(str(staged))
-        client, name = self.catalog._client, self.address.collection
-        old = self.catalog.generation
-        props = milvus_call(self.address, lambda: client.describe_collection(other.collection)).get("properties") or {}
-        new = int(props.get(PREFIX + "generation", "0") or 0)
-        milvus_call(self.address, lambda: client.drop_collection(name))
-        milvus_call(self.address, lambda: client.rename_collection(other.collection, name))
-        milvus_call(self.address, lambda: client.load_collection(name))
-        self.catalog.refresh()
-        self.catalog.set_meta({"generation": str(old + new + 1)})  # readers see a change
+        self.catalog.take_over(parse_address(str(staged)).collection)
         self._model, self._kind = parse_meta(self.path, self.catalog.meta())
         self._store = None
         self._phashes = None
@@ -148,6 +135,11 @@ class MilvusIndex(Index):
         self._require_writable()
         self.catalog.flush()
         self._dirty = False
+
+
+def _type_refused(address: MilvusAddress) -> SelfsimError:
+    return SelfsimError(f"--type chooses a FAISS index for an index folder; a Milvus collection's index type is "
+                        f"an address option, e.g. {address.text.split('?', 1)[0]}?index=HNSW")
 
 
 __all__ = ["MilvusIndex"]
