@@ -157,3 +157,53 @@ def test_auto_kind_follows_size_and_memory_budget(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("SELFSIM_MEMORY_BUDGET", "lots")
     with pytest.raises(Exception, match="SELFSIM_MEMORY_BUDGET"):
         resolve_kind("auto", 10, 1280)
+
+
+def _inner_product_graph(xb: np.ndarray, ids: np.ndarray, path: Path) -> None:
+    """A store file as selfsim wrote it before graphs were Euclidean: the same reduction
+    feeding an inner-product HNSW graph."""
+    import faiss
+
+    from selfsim.index import faiss_store
+
+    d = xb.shape[1]
+    hnsw = faiss.IndexHNSWFlat(REDUCED_DIM, 16, faiss.METRIC_INNER_PRODUCT)
+    pre = faiss.IndexPreTransform(faiss.LinearTransform(d, REDUCED_DIM, False), hnsw)
+    pre.is_trained = False
+    faiss_store._fit_reduction(pre, xb)
+    index = faiss.IndexIDMap2(pre)
+    index.add_with_ids(xb, ids)
+    faiss.write_index(index, str(path))
+
+
+def test_new_graphs_are_euclidean_over_one_extra_number_and_old_inner_product_ones_still_work(tmp_path: Path) -> None:
+    d = REDUCED_DIM + 64
+    xb, xq = _embedding_like(2000, d, 6), _embedding_like(30, d, 7)
+    ids = np.arange(2000) + 10
+    row = {int(i): r for r, i in enumerate(ids)}
+
+    def exact(wanted: np.ndarray) -> np.ndarray:
+        return xb[[row[int(i)] for i in wanted]]
+
+    S = xq @ xb.T
+    truth = ids[np.argsort(-S, axis=1)[:, :10]]
+
+    def recall(store: FaissStore) -> float:
+        I = store.search(xq, 10)[1]
+        return float(np.mean([len(set(t) & set(i)) / 10 for t, i in zip(truth, I)]))
+
+    new = _graph(xb[:1500], ids[:1500])
+    new.exact = exact
+    new.add(ids[1500:], xb[1500:])  # added later: through the same path
+    assert new._augmented() and new._graph().d == REDUCED_DIM + 1
+    assert len(new) == 2000 and np.array_equal(np.sort(new.ids()), ids)
+    assert recall(new) >= 0.95
+    new.save(tmp_path / "new.faiss")
+    again = FaissStore.load(tmp_path / "new.faiss", exact)
+    assert again._augmented() and np.array_equal(again.search(xq, 10)[1], new.search(xq, 10)[1])
+
+    _inner_product_graph(xb[:1500], ids[:1500], tmp_path / "old.faiss")
+    old = FaissStore.load(tmp_path / "old.faiss", exact)
+    assert old.kind == "hnsw" and not old._augmented()
+    old.add(ids[1500:], xb[1500:])
+    assert len(old) == 2000 and recall(old) >= 0.9
