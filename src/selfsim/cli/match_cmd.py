@@ -24,8 +24,11 @@ EPILOG = """examples:
 
 output:
   the verdict, a calibrated score (probability of a match), inliers, the homography
-  (mapping pixels of A to pixels of B, original resolution) and the matched boxes.
-  --json prints one object: {"match", "score", "inliers", "homography", "global_similarity", ...}.
+  (mapping pixels of A to pixels of B, original resolution, refined to sub-pixel
+  accuracy) and the matched boxes. A left-right mirrored copy is found too, and said
+  so ("mirrored"; the homography is still into B's own pixels). In fundamental mode,
+  matches that all lie on one plane are judged by a homography instead.
+  --json prints one object: {"match", "score", "inliers", "homography", "mirrored", ...}.
   Exit status is 0 whatever the verdict."""
 
 

@@ -113,10 +113,12 @@ class Calibration:
             raise SelfsimError(f"{path}: {e}") from None
 
     @classmethod
-    def default(cls) -> Calibration:
-        """The calibration shipped with selfsim (fitted on Debian's wallpaper photos)."""
-        path = resources.files("selfsim.match").joinpath("default_calibration.json")
-        return cls.load(str(path))
+    def default(cls, mode: str = "homography") -> Calibration:
+        """The calibration shipped with selfsim for a geometry mode: homographies fitted
+        on edited copies of Debian's wallpaper photos (benchmarks/fit_calibration.py),
+        fundamental matrices on real two-view pairs (benchmarks/fit_fundamental.py)."""
+        name = "fundamental_calibration.json" if mode == "fundamental" else "default_calibration.json"
+        return cls.load(str(resources.files("selfsim.match").joinpath(name)))
 
 
 def fit_calibration(

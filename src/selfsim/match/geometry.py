@@ -95,3 +95,24 @@ def homography_is_plausible(H: np.ndarray, inliers_a: np.ndarray) -> str:
     if not cv2.isContourConvex(projected.astype(np.float32).reshape(-1, 1, 2)):
         return "homography twists the region"
     return ""
+
+
+#: Inliers lie on one line when the spread across it is under this share of the spread
+#: along it; on one plane when a homography explains this share of them.
+LINE_SPREAD = 0.05
+PLANE_SHARE = 0.9
+
+
+def fundamental_is_plausible(inliers_a: np.ndarray, inliers_b: np.ndarray, threshold: float) -> str:
+    """Return "" if the inliers of a fundamental matrix determine it; "plane" if one
+    homography explains them (points on one plane, or no camera motion: then any
+    epipole fits, and the pair is better judged as a homography); else why not."""
+    for name, pts in (("A", inliers_a), ("B", inliers_b)):
+        s = np.linalg.svd(pts - pts.mean(axis=0), compute_uv=False)
+        if len(s) < 2 or s[1] < LINE_SPREAD * s[0]:
+            return f"the matches lie on one line in {name}: no fundamental matrix is determined"
+    H, mask = cv2.findHomography(inliers_a, inliers_b, cv2.USAC_MAGSAC, threshold, maxIters=2000, confidence=0.999)
+    if H is not None and mask is not None and mask.sum() >= PLANE_SHARE * len(inliers_a):
+        return "plane"
+    return ""
+

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from selfsim.json_values import finite as _finite
 from selfsim.match.calibration import MIN_INLIERS, Calibration
@@ -14,10 +14,13 @@ from selfsim.match.geometry import (
     MODES,
     box_of,
     fit_geometry,
+    fundamental_is_plausible,
     homography_is_plausible,
     hull_coverage,
 )
 from selfsim.match.matching import match_features
+from selfsim.match.mirror import can_mirror, mirrored, unmirror
+from selfsim.match.refine import MIN_REFIT, guided_pairs, keeps_inliers, rectify, refit
 
 Box = tuple[float, float, float, float]
 
@@ -25,8 +28,9 @@ Box = tuple[float, float, float, float]
 MIN_KEYPOINTS = 8
 #: A fundamental matrix constrains each match to a line, not a point, so chance
 #: matches agree with one far more often (8 of 15 between unrelated photos, seen
-#: here). Until it has its own calibration, it needs many more inliers.
-MIN_INLIERS_FUNDAMENTAL = 30
+#: here). Besides its own calibration, a verdict needs this many inliers: unrelated
+#: pairs reached 13 on the calibration data (benchmarks/fit_fundamental.py).
+MIN_INLIERS_FUNDAMENTAL = 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class MatchResult:
         global_similarity: embedding cosine similarity, when an encoder was given.
         reason: a short explanation of the verdict.
         points_a, points_b: inlier coordinates (for drawing), (k, 2).
+        mirrored: B is a mirror image of A's content (left-right); the homography,
+            box and points are still in B's own pixels.
     """
 
     match: bool
@@ -60,6 +66,7 @@ class MatchResult:
     reason: str
     points_a: np.ndarray
     points_b: np.ndarray
+    mirrored: bool = False
 
     def to_json_dict(self) -> dict[str, object]:
         """The result as plain JSON values; a NaN or infinite number becomes null (JSON has no NaN)."""
@@ -74,6 +81,7 @@ class MatchResult:
             "box_a": None if self.box_a is None else [_finite(v, 2) for v in self.box_a],
             "box_b": None if self.box_b is None else [_finite(v, 2) for v in self.box_b],
             "reason": self.reason,
+            "mirrored": self.mirrored,
         }
 
 
@@ -91,6 +99,9 @@ class Matcher:
         calibration: turns statistics into a probability and verdict; the shipped
             default when None.
         max_side: features are detected at this longer side at most.
+        refine: bring a verified homography to sub-pixel accuracy
+            (:mod:`selfsim.match.refine`); the verdict does not depend on it.
+        mirror: when A and B do not match, also try B's mirror image (SIFT only).
     """
 
     def __init__(
@@ -100,6 +111,8 @@ class Matcher:
         calibration: Calibration | None = None,
         max_side: int = 1024,
         max_features: int = 2000,
+        refine: bool = True,
+        mirror: bool = True,
     ) -> None:
         if mode not in MODES:
             from selfsim.errors import SelfsimError
@@ -107,13 +120,27 @@ class Matcher:
             raise SelfsimError(f"unknown geometry mode '{mode}'; choose from: {', '.join(MODES)}")
         self.extractor = FeatureExtractor(method, max_side=max_side, max_features=max_features)
         self.mode = mode
-        self.calibration = calibration or Calibration.default()
+        self.calibration = calibration or Calibration.default(mode)
+        self.refine = refine
+        self.mirror = mirror
+        self._plane: Matcher | None = None  # fundamental mode: judges pairs whose matches lie on one plane
 
     def features(self, image: Image.Image) -> LocalFeatures:
         return self.extractor.extract(image)
 
     def match(self, a: Image.Image, b: Image.Image, global_similarity: float | None = None) -> MatchResult:
-        return self.match_features(self.features(a), self.features(b), global_similarity)
+        fa = self.features(a)
+        result = self.match_features(fa, self.features(b), global_similarity)
+        if not (self.refine and result.match and result.homography is not None):
+            return result
+        # With the pictures at hand, the last refinement step: rectified matching.
+        H = result.homography
+        if result.mirrored:
+            b, H = ImageOps.mirror(b), unmirror(H, b.width)  # the flip is its own inverse
+        better = rectify(a, b, H, fa, self.extractor)
+        if not keeps_inliers(better, result.points_a, _in_frame(result, b.width), self._tolerance(b.size)):
+            return result
+        return replace(result, homography=unmirror(better, b.width) if result.mirrored else better)
 
     def match_features(
         self, fa: LocalFeatures, fb: LocalFeatures, global_similarity: float | None = None
@@ -121,10 +148,29 @@ class Matcher:
         for name, f in (("A", fa), ("B", fb)):
             if len(f) < MIN_KEYPOINTS:
                 return _no_match(f"too little texture in {name} ({len(f)} keypoints)", similarity=global_similarity)
+        result = self.verify(fa, fb, global_similarity)
+        if result.match or not self.mirror or self.mode != "homography" or not (can_mirror(fa) and can_mirror(fb)):
+            return result
+        flipped = self.verify(fa, mirrored(fb), global_similarity)
+        if not flipped.match:
+            return result
+        w = fb.size[0]
+        points_b = flipped.points_b.copy()
+        points_b[:, 0] = (w - 1) - points_b[:, 0]
+        H = flipped.homography
+        return replace(flipped, homography=None if H is None else unmirror(H, w), points_b=points_b,
+                       box_b=box_of(points_b), reason=flipped.reason + ", with B mirrored", mirrored=True)
+
+    def _tolerance(self, size_b: tuple[int, int]) -> float:
+        """The robust fit's inlier tolerance, in B's pixels."""
+        return max(2.0, 0.004 * float(np.hypot(*size_b)))
+
+    def verify(self, fa: LocalFeatures, fb: LocalFeatures, global_similarity: float | None = None) -> MatchResult:
+        """One geometric verification of B as it is (no mirror image tried)."""
         pairs = match_features(fa, fb)
         pa, pb = fa.points[pairs[:, 0]], fb.points[pairs[:, 1]]
-        diag = float(np.hypot(*fb.size))
-        fit = fit_geometry(pa, pb, self.mode, threshold=max(2.0, 0.004 * diag))
+        tolerance = self._tolerance(fb.size)
+        fit = fit_geometry(pa, pb, self.mode, threshold=tolerance)
         if fit.model is None:
             return _no_match(fit.reason, len(pairs), similarity=global_similarity)
         ia, ib = pa[fit.inliers], pb[fit.inliers]
@@ -132,6 +178,12 @@ class Matcher:
         H = fit.model / fit.model[2, 2] if self.mode == "homography" else None
         if H is not None:
             why = homography_is_plausible(H, ia)
+            if why:
+                return _no_match(why, len(pairs), n_in, global_similarity)
+        else:
+            why = fundamental_is_plausible(ia, ib, tolerance)
+            if why == "plane":
+                return self._on_one_plane(fa, fb, global_similarity)
             if why:
                 return _no_match(why, len(pairs), n_in, global_similarity)
         coverage = min(hull_coverage(ia, fa.size), hull_coverage(ib, fb.size))
@@ -145,7 +197,36 @@ class Matcher:
         if not verdict and score >= cal.threshold:
             need = MIN_INLIERS_FUNDAMENTAL if self.mode == "fundamental" else MIN_INLIERS
             reason += f", but a verdict needs at least {need} inliers"
+        if verdict and H is not None and self.refine:
+            H = self._refined(H, pa, pb, ia, ib, fa, fb, tolerance)
         return MatchResult(
             verdict, score, n_in, len(pairs), ratio, H, box_of(ia), box_of(ib), coverage,
             global_similarity, reason, ia, ib,
         )
+
+    def _on_one_plane(self, fa: LocalFeatures, fb: LocalFeatures, global_similarity: float | None) -> MatchResult:
+        """Fundamental mode, matches on one plane: a fundamental matrix is not determined
+        by them (any epipole fits), so the pair is judged as a homography is."""
+        if self._plane is None:
+            self._plane = Matcher(self.extractor.method, "homography", max_side=self.extractor.max_side,
+                                  max_features=self.extractor.max_features, refine=self.refine, mirror=False)
+        r = self._plane.verify(fa, fb, global_similarity)
+        return replace(r, reason="the matches lie on one plane, so they were judged by a homography: " + r.reason)
+
+    def _refined(self, H: np.ndarray, pa: np.ndarray, pb: np.ndarray, ia: np.ndarray, ib: np.ndarray,
+                 fa: LocalFeatures, fb: LocalFeatures, tolerance: float) -> np.ndarray:
+        """Least squares on the matches, then on guided matches (the verdict is already made)."""
+        better = refit(H, pa, pb)
+        guided = guided_pairs(better, fa, fb)
+        if len(guided) >= MIN_REFIT:
+            better = refit(better, fa.points[guided[:, 0]], fb.points[guided[:, 1]])
+        return better if keeps_inliers(better, ia, ib, tolerance) else H
+
+
+def _in_frame(result: MatchResult, width: int) -> np.ndarray:
+    """B's inlier points in the frame the homography being refined maps into."""
+    if not result.mirrored:
+        return result.points_b
+    points = result.points_b.copy()
+    points[:, 0] = (width - 1) - points[:, 0]
+    return points
