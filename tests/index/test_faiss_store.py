@@ -207,3 +207,24 @@ def test_new_graphs_are_euclidean_over_one_extra_number_and_old_inner_product_on
     assert old.kind == "hnsw" and not old._augmented()
     old.add(ids[1500:], xb[1500:])
     assert len(old) == 2000 and recall(old) >= 0.9
+
+
+def test_an_index_rebuilds_an_older_inner_product_graph_at_its_next_save(tmp_path: Path) -> None:
+    from selfsim.index.catalog import NewImage
+    from selfsim.index.index import Index, ModelRef
+
+    d = REDUCED_DIM + 64
+    xb = _embedding_like(400, d, 8)
+    model = ModelRef("synthetic", "synthetic", {"model": None}, d)
+    with Index.create(tmp_path / "pics.idx", model, kind="hnsw") as index:
+        index.catalog.insert([NewImage(f"/p/{i}.jpg", f"{i:064x}", 1, 1, 1, 1, v, i) for i, v in enumerate(xb)],
+                             model.fingerprint)
+        index.save()
+        ids, store_file = index.catalog.ids(), index._store_file()
+    _inner_product_graph(xb, np.asarray(ids, np.int64), store_file)  # as an older selfsim left it
+    with Index.open(tmp_path / "pics.idx", writable=True) as index:
+        assert index.store.outdated
+        index.save()
+    with Index.open(tmp_path / "pics.idx") as index:
+        assert not index.store.outdated and len(index.store) == 400
+        assert index.search(xb[:3], 1)[1][:, 0].tolist() == list(ids[:3])

@@ -16,8 +16,9 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from selfsim.data.edits import make_copy
 
-#: Edits a matcher should see through (mirroring and pixelation defeat local features
-#: by design; the embedding and the perceptual hash cover those).
+#: Edits a matcher should see through with one pass of its features (pixelation defeats
+#: local features; a mirror image needs the matcher's second, mirrored pass, so it is
+#: left out of calibration pairs, which score the first pass).
 MATCHABLE_EDITS = (
     "crop", "rotate", "jpeg", "blur", "color", "grayscale", "text", "paste", "border", "perspective",
     "noise", "stretch",

@@ -30,10 +30,10 @@ REDUCED_DIM = 128
 HNSW_M = 48
 HNSW_EF_CONSTRUCTION = 200
 #: HNSW search depth, and how many candidates are scored exactly for a top ``k``: at
-#: least ``SHORTLIST``. Tuned on 1,000,000 embedding-like vectors of seed 0
-#: (BENCHMARKS.md): recall@10 0.943 at 128, 0.953 at 192 and 256, 0.961 at 384; 320
-#: leaves a margin over 0.95, since another collection (seed 1) needed more depth.
-HNSW_EF_SEARCH = 320
+#: least ``SHORTLIST``. With the Euclidean graph at 1,000,000 embedding-like vectors
+#: (BENCHMARKS.md): on seed 0 (tuning) recall@10 0.970 at 64, 0.978 at 96, then flat;
+#: on seed 1 0.923 at 64, 0.949 at 96, 0.959 at 128. 128 holds on both (seed 2 checks it).
+HNSW_EF_SEARCH = 128
 SHORTLIST = 64
 #: IVF-PQ: bytes of code per vector, lists probed per query, and the shortlist (codes
 #: are coarser than a graph's vectors, so more candidates are scored exactly).
@@ -126,6 +126,12 @@ class FaissStore:
             self._add_to_graph(ids, xb)
         else:
             self._index.add_with_ids(xb, ids)
+
+    @property
+    def outdated(self) -> bool:
+        """An inner-product graph of an older selfsim: it searches, but finds less than a
+        Euclidean one (see the module's notes); the index rebuilds it at its next save."""
+        return self.kind == "hnsw" and not self._augmented()
 
     def _augmented(self) -> bool:
         """A Euclidean graph over reduced vectors plus one number (this selfsim's), not an

@@ -502,7 +502,9 @@ class Index:
         wanted = resolve_kind(self._kind, len(store), self.model.dim)
         if wanted != store.kind or (
             store.kind != "flat" and 0 < store.trained_on < min(len(store), REDUCTION_SAMPLE) / 4
-        ):  # crossed the exact-search limit, or the reduction was fitted on too few vectors
+        ) or (isinstance(store, FaissStore) and store.outdated):
+            # crossed the exact-search limit, the reduction was fitted on too few vectors, or
+            # an older selfsim's inner-product graph (rebuilt once, from the catalog)
             self._store = store = self.rebuild_store()
         keep = set()
         if store.kind != "flat":
