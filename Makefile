@@ -36,6 +36,7 @@ bench: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/vector_store.py --sizes 100000
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/onnx_speed.py
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/homography.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/hard_geometry.py --split report --per-photo 15 --negatives 300
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/verify_latency.py
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/serve_load.py
 
