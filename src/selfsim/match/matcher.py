@@ -31,6 +31,12 @@ MIN_KEYPOINTS = 8
 #: here). Besides its own calibration, a verdict needs this many inliers: unrelated
 #: pairs reached 13 on the calibration data (benchmarks/fit_fundamental.py).
 MIN_INLIERS_FUNDAMENTAL = 20
+#: The mirror probe: keypoints of B's mirror image matched against A, and the matches
+#: that make a full mirrored pass worth its cost (see :func:`_mirror_is_likely`). On the
+#: hard-geometry tuning split, 40 mirrored views gave 20 to 400 probe matches (median
+#: 105) and 40 unrelated pairs 1 to 17 (median 6, two at 15 or more).
+MIRROR_PROBE = 300
+MIRROR_PROBE_MATCHES = 15
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,10 @@ class Matcher:
         result = self.verify(fa, fb, global_similarity)
         if result.match or not self.mirror or self.mode != "homography" or not (can_mirror(fa) and can_mirror(fb)):
             return result
-        flipped = self.verify(fa, mirrored(fb), global_similarity)
+        fb_mirror = mirrored(fb)
+        if not _mirror_is_likely(fa, fb_mirror):
+            return result
+        flipped = self.verify(fa, fb_mirror, global_similarity)
         if not flipped.match:
             return result
         w = fb.size[0]
@@ -221,6 +230,19 @@ class Matcher:
         if len(guided) >= MIN_REFIT:
             better = refit(better, fa.points[guided[:, 0]], fb.points[guided[:, 1]])
         return better if keeps_inliers(better, ia, ib, tolerance) else H
+
+
+def _mirror_is_likely(fa: LocalFeatures, fb_mirror: LocalFeatures) -> bool:
+    """A cheap probe before a full mirrored pass: every n-th keypoint of the mirror
+    image (about :data:`MIRROR_PROBE` of them) matched against A (ratio test and mutual
+    check: without the mutual check, repeated texture gave unrelated pairs up to 63
+    probe matches). A mirrored copy keeps many of them; unrelated pictures a handful.
+    Verified search tries the mirror for every hit that fails, so the full pass must
+    not run for each: the probe costs about 11 ms against 27 ms for a full pass."""
+    step = max(1, len(fb_mirror) // MIRROR_PROBE)
+    probe = LocalFeatures(fb_mirror.points[::step], fb_mirror.descriptors[::step], fb_mirror.size,
+                          fb_mirror.method)
+    return len(match_features(probe, fa)) >= MIRROR_PROBE_MATCHES
 
 
 def _in_frame(result: MatchResult, width: int) -> np.ndarray:
