@@ -73,3 +73,21 @@ def test_the_command(photo_dir: Path, tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "selfsim.cli.main", "index", str(photo_dir), "--index",
                         str(tmp_path / "idx"), "--ray-actors", "2"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "go with --engine ray" in r.stderr
+
+
+@pytest.mark.parametrize(("address", "tries"), [(None, 2), ("ray://cluster.example:10001", 1)])
+def test_a_local_start_that_times_out_is_tried_again(monkeypatch, address, tries) -> None:
+    from selfsim.errors import SelfsimError
+    from selfsim.index import ray_engine
+
+    calls = []
+
+    def slow_node(**kwargs):
+        calls.append(kwargs["address"])
+        raise Exception("The current node timed out during startup. This could happen ...")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", slow_node)
+    with pytest.raises(SelfsimError, match="timed out during startup"):
+        ray_engine._start(address)
+    assert calls == [address] * tries

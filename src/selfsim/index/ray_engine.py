@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 BATCH = 32
 #: CPUs a decoding task asks Ray for.
 DECODE_CPUS = 0.5
+#: Tries at starting a local Ray runtime (each may time out after Ray's fixed 30 s).
+LOCAL_START_ATTEMPTS = 2
 _KINDS = {"embed": 0, "reuse": 1, "same": 2, "skip": 3}
 
 
@@ -110,12 +112,19 @@ def _start(address: str | None) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     if ray.is_initialized():
         return
-    try:
-        ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False, logging_level=logging.ERROR)
-    except Exception as e:
-        where = address or "a local Ray runtime"
-        raise SelfsimError(f"cannot start or reach {where} ({str(e).strip().splitlines()[0]})") from None
+    # Ray gives a new local node 30 s to register with its GCS; on a busy 2-core laptop that can
+    # pass, so a local start is tried twice. A cluster address is tried once: its errors are real.
+    attempts = 1 if address else LOCAL_START_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False, logging_level=logging.ERROR)
+            return
+        except Exception as e:
+            ray.shutdown()  # the half-started processes of this try
+            if attempt == attempts:
+                where = address or "a local Ray runtime"
+                raise SelfsimError(f"cannot start or reach {where} ({str(e).strip().splitlines()[0]})") from None
 
 
 def _decode(row: dict[str, Any], known: Any, config: EncoderConfig, max_pixels: int) -> dict[str, Any]:
