@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -203,11 +202,16 @@ def make_pairs(photos: list[Image.Image], rng: np.random.Generator, per_photo: i
 Method = Callable[[Image.Image, Image.Image], tuple[bool, np.ndarray | None]]
 
 
-def selfsim_method() -> Method:
-    matcher = Matcher()
+#: The passes selfsim ran on each pair, in order (read by the timing table).
+SELFSIM_PASSES: list[tuple[str, ...]] = []
+
+
+def selfsim_method(**options: bool) -> Method:
+    matcher = Matcher(**options)
 
     def run(a: Image.Image, b: Image.Image) -> tuple[bool, np.ndarray | None]:
         r = matcher.match(a, b)
+        SELFSIM_PASSES.append(r.passes)
         return r.match, r.homography
 
     return run
@@ -245,7 +249,8 @@ def main() -> None:
     ap.add_argument("--split", choices=("tune", "report"), default="report")
     ap.add_argument("--per-photo", type=int, default=9, help="views per photo (bands take turns)")
     ap.add_argument("--negatives", type=int, default=300)
-    ap.add_argument("--methods", nargs="+", default=["selfsim", "sift-magsac", "orb-ransac"])
+    ap.add_argument("--methods", nargs="+", default=["selfsim", "sift-magsac", "orb-ransac"],
+                    help="of: selfsim, selfsim-no-affine, sift-magsac, orb-ransac (default: %(default)s)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N photos (quick looks)")
     args = ap.parse_args()
     rng = np.random.default_rng(0 if args.split == "tune" else 1)
@@ -256,7 +261,8 @@ def main() -> None:
     n_pos = sum(p.H is not None for p in pairs)
     print(f"split {args.split}: {len(photos)} photos; {n_pos} positive pairs (graf1->graf3 + views), "
           f"{len(pairs) - n_pos} negative pairs\n")
-    methods: dict[str, Method] = {"selfsim": selfsim_method(), "sift-magsac": opencv_method("sift"),
+    methods: dict[str, Method] = {"selfsim": selfsim_method(), "selfsim-no-affine": selfsim_method(affine=False),
+                                  "sift-magsac": opencv_method("sift"),
                                   "orb-ransac": opencv_method("orb")}
     bands = ["graf", *BANDS]
     print("| method | band | pairs | matched | < 1 px | < 3 px | < 5 px | median error px |")
@@ -284,11 +290,22 @@ def main() -> None:
             label = f"**{band}**" if band == "all" else band
             print(f"| {name} | {label} | {len(e)} | {m / len(e):.3f} | {(e < 1).mean():.3f} | {(e < 3).mean():.3f} "
                   f"| {(e < 5).mean():.3f} | {med} |")
-        summary.append((name, false, statistics.median(times), float(np.mean(times))))
-    print("\n| method | false matches | median s per pair | mean s per pair |")
-    print("|---|---:|---:|---:|")
-    for name, false, med, mean in summary:
-        print(f"| {name} | {false}/{len(pairs) - n_pos} | {med:.3f} | {mean:.3f} |")
+        positive = np.array([p.H is not None for p in pairs])
+        t = np.array(times)
+        summary.append((name, false, float(np.median(t)), float(np.median(t[positive])),
+                        float(np.median(t[~positive])), float(t.mean())))
+        if name.startswith("selfsim"):
+            affine = np.array(["affine" in ps for ps in SELFSIM_PASSES])
+            SELFSIM_PASSES.clear()
+            print(f"\n{name}: the affine pass ran on {affine[positive].sum()} of {positive.sum()} positive and "
+                  f"{affine[~positive].sum()} of {(~positive).sum()} negative pairs; median s per pair with it "
+                  f"{np.median(t[affine]) if affine.any() else float('nan'):.3f}, without it "
+                  f"{np.median(t[~affine]) if (~affine).any() else float('nan'):.3f}\n")
+    print("\n| method | false matches | median s per pair | median s, positives | median s, negatives "
+          "| mean s per pair |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, false, med, med_pos, med_neg, mean in summary:
+        print(f"| {name} | {false}/{len(pairs) - n_pos} | {med:.3f} | {med_pos:.3f} | {med_neg:.3f} | {mean:.3f} |")
 
 
 if __name__ == "__main__":

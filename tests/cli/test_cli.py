@@ -91,3 +91,6 @@ def test_match_json_and_viz(tmp_path: Path) -> None:
     assert Image.open(tmp_path / "v.png").size[1] == 480
     other = json.loads(selfsim("match", str(fixtures / "baboon.jpg"), str(fixtures / "orange.jpg"), "--json").stdout)
     assert other["match"] is False and other["global_similarity"] is None  # opt-in: no model loaded
+    assert other["passes"][0] == "plain" and other["passes"][-1] == "affine"
+    quick = selfsim("match", str(fixtures / "baboon.jpg"), str(fixtures / "orange.jpg"), "--json", "--no-affine")
+    assert "affine" not in json.loads(quick.stdout)["passes"]

@@ -8,6 +8,7 @@ coordinates, so homographies map original pixels to original pixels.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -83,20 +84,31 @@ class FeatureExtractor:
             self._detector = cv2.AKAZE_create(threshold=0.0008)  # type: ignore[attr-defined]
 
     def extract(self, image: Image.Image) -> LocalFeatures:
+        gray, scale = self.gray(image)
+        kps, desc = self._detector.detectAndCompute(gray, None)
+        return self.features(kps, desc, scale, image.size, self.max_features)
+
+    def gray(self, image: Image.Image) -> tuple[np.ndarray, float]:
+        """The grey image features are detected on, and its scale to the original."""
         w, h = image.size
         scale = min(1.0, self.max_side / max(w, h))
         gray = np.asarray(image.convert("L"))
         if scale < 1.0:
             gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        kps, desc = self._detector.detectAndCompute(gray, None)
+        return gray, scale
+
+    def features(self, kps: Sequence[cv2.KeyPoint], desc: np.ndarray | None, scale: float,
+                 size: tuple[int, int], cap: int) -> LocalFeatures:
+        """OpenCV's keypoints found at ``scale`` as features in the original's pixels
+        (the ``cap`` strongest)."""
         if desc is None or not kps:
-            return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 0), np.uint8), (w, h), self.method)
-        if len(kps) > self.max_features:  # AKAZE has no cap of its own
-            order = np.argsort([-k.response for k in kps])[: self.max_features]
+            return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 0), np.uint8), size, self.method)
+        if len(kps) > cap:  # AKAZE has no cap of its own
+            order = np.argsort([-k.response for k in kps])[:cap]
             kps, desc = [kps[i] for i in order], desc[order]
         pts = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
         # Centre-of-pixel convention: (x + 0.5) / scale - 0.5 maps back to original pixels.
         pts = (pts + 0.5) / scale - 0.5
         if self.method == "sift":
             desc = np.clip(np.rint(desc), 0, 255).astype(np.uint8)
-        return LocalFeatures(pts, desc, (w, h), self.method)
+        return LocalFeatures(pts, desc, size, self.method)

@@ -9,6 +9,7 @@ from PIL import Image, ImageOps
 
 from selfsim.json_values import finite as _finite
 from selfsim.match.calibration import MIN_INLIERS, Calibration
+from selfsim.match.affine import with_simulated
 from selfsim.match.features import FeatureExtractor, LocalFeatures
 from selfsim.match.geometry import (
     MODES,
@@ -57,6 +58,9 @@ class MatchResult:
         points_a, points_b: inlier coordinates (for drawing), (k, 2).
         mirrored: B is a mirror image of A's content (left-right); the homography,
             box and points are still in B's own pixels.
+        passes: the verification passes that ran, in order: ``plain``, then
+            ``mirror`` (B's mirror image) and ``affine`` (simulated tilted views of A)
+            where the ones before found no match.
     """
 
     match: bool
@@ -73,6 +77,7 @@ class MatchResult:
     points_a: np.ndarray
     points_b: np.ndarray
     mirrored: bool = False
+    passes: tuple[str, ...] = ("plain",)
 
     def to_json_dict(self) -> dict[str, object]:
         """The result as plain JSON values; a NaN or infinite number becomes null (JSON has no NaN)."""
@@ -88,6 +93,7 @@ class MatchResult:
             "box_b": None if self.box_b is None else [_finite(v, 2) for v in self.box_b],
             "reason": self.reason,
             "mirrored": self.mirrored,
+            "passes": list(self.passes),
         }
 
 
@@ -108,6 +114,10 @@ class Matcher:
         refine: bring a verified homography to sub-pixel accuracy
             (:mod:`selfsim.match.refine`); the verdict does not depend on it.
         mirror: when A and B do not match, also try B's mirror image (SIFT only).
+        affine: when A and B still do not match, also try simulated tilted views of A
+            (:mod:`selfsim.match.affine`; SIFT and homography mode only). It finds
+            views at 50 to 60 degrees of tilt and costs about 0.4 s more per pair
+            that does not match.
     """
 
     def __init__(
@@ -119,6 +129,7 @@ class Matcher:
         max_features: int = 2000,
         refine: bool = True,
         mirror: bool = True,
+        affine: bool = True,
     ) -> None:
         if mode not in MODES:
             from selfsim.errors import SelfsimError
@@ -129,14 +140,17 @@ class Matcher:
         self.calibration = calibration or Calibration.default(mode)
         self.refine = refine
         self.mirror = mirror
+        self.affine = affine
         self._plane: Matcher | None = None  # fundamental mode: judges pairs whose matches lie on one plane
 
     def features(self, image: Image.Image) -> LocalFeatures:
         return self.extractor.extract(image)
 
     def match(self, a: Image.Image, b: Image.Image, global_similarity: float | None = None) -> MatchResult:
-        fa = self.features(a)
-        result = self.match_features(fa, self.features(b), global_similarity)
+        fa, fb = self.features(a), self.features(b)
+        result = self.match_features(fa, fb, global_similarity)
+        if not result.match and self._affine_applies(fa, fb):
+            result = self._oblique(a, fa, fb, result)
         if not (self.refine and result.match and result.homography is not None):
             return result
         # With the pictures at hand, the last refinement step: rectified matching.
@@ -162,13 +176,26 @@ class Matcher:
             return result
         flipped = self.verify(fa, fb_mirror, global_similarity)
         if not flipped.match:
-            return result
+            return replace(result, passes=("plain", "mirror"))
         w = fb.size[0]
         points_b = flipped.points_b.copy()
         points_b[:, 0] = (w - 1) - points_b[:, 0]
         H = flipped.homography
         return replace(flipped, homography=None if H is None else unmirror(H, w), points_b=points_b,
-                       box_b=box_of(points_b), reason=flipped.reason + ", with B mirrored", mirrored=True)
+                       box_b=box_of(points_b), reason=flipped.reason + ", with B mirrored", mirrored=True,
+                       passes=("plain", "mirror"))
+
+    def _affine_applies(self, fa: LocalFeatures, fb: LocalFeatures) -> bool:
+        return (self.affine and self.mode == "homography" and fa.method == "sift"
+                and min(len(fa), len(fb)) >= MIN_KEYPOINTS)
+
+    def _oblique(self, a: Image.Image, fa: LocalFeatures, fb: LocalFeatures, result: MatchResult) -> MatchResult:
+        """The affine pass: A's features and its simulated tilted views against B."""
+        passes = (*result.passes, "affine")
+        tilted = self.verify(with_simulated(a, fa), fb, result.global_similarity)
+        if not tilted.match:
+            return replace(result, passes=passes)
+        return replace(tilted, reason=tilted.reason + ", with tilted views of A simulated", passes=passes)
 
     def _tolerance(self, size_b: tuple[int, int]) -> float:
         """The robust fit's inlier tolerance, in B's pixels."""
