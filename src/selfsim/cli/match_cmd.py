@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(default: %(default)s)")
     p.add_argument("--no-affine", action="store_true",
                    help="skip the try with simulated tilted views when the pair does not match as it is "
-                   "(faster on unrelated pairs, about 0.4 s; misses strongly oblique views)")
+                   "(faster on unrelated pairs, by about 0.3 s; misses strongly oblique views)")
     p.add_argument("--calibration", metavar="FILE", help="a calibration from `selfsim calibrate`")
     p.add_argument("--max-side", type=positive_int, default=1024, metavar="PX",
                    help="detect features at this longer side at most; larger is slower and more "

@@ -32,6 +32,11 @@ MIN_KEYPOINTS = 8
 #: here). Besides its own calibration, a verdict needs this many inliers: unrelated
 #: pairs reached 13 on the calibration data (benchmarks/fit_fundamental.py).
 MIN_INLIERS_FUNDAMENTAL = 20
+#: The affine pass joins A's features with those of its simulated views, so chance
+#: matches have more to choose from. Besides the calibrated score, its verdict needs this
+#: many inliers: unrelated pairs reached 7 or 8 through it on the tuning split, and the
+#: strongly tilted views it recovered had 11 to 114 (one had 8).
+MIN_INLIERS_AFFINE = 10
 #: The mirror probe: keypoints of B's mirror image matched against A, and the matches
 #: that make a full mirrored pass worth its cost (see :func:`_mirror_is_likely`). On the
 #: hard-geometry tuning split, 40 mirrored views gave 20 to 400 probe matches (median
@@ -116,7 +121,7 @@ class Matcher:
         mirror: when A and B do not match, also try B's mirror image (SIFT only).
         affine: when A and B still do not match, also try simulated tilted views of A
             (:mod:`selfsim.match.affine`; SIFT and homography mode only). It finds
-            views at 50 to 60 degrees of tilt and costs about 0.4 s more per pair
+            views at 50 to 60 degrees of tilt and costs about 0.3 s more per pair
             that does not match.
     """
 
@@ -195,6 +200,9 @@ class Matcher:
         tilted = self.verify(with_simulated(a, fa), fb, result.global_similarity)
         if not tilted.match:
             return replace(result, passes=passes)
+        if tilted.inliers < MIN_INLIERS_AFFINE:
+            return replace(result, passes=passes, reason=result.reason + f"; with tilted views of A simulated, "
+                           f"{tilted.inliers} inliers (a verdict through them needs {MIN_INLIERS_AFFINE})")
         return replace(tilted, reason=tilted.reason + ", with tilted views of A simulated", passes=passes)
 
     def _tolerance(self, size_b: tuple[int, int]) -> float:
