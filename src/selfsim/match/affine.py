@@ -21,7 +21,7 @@ from selfsim.match.features import FeatureExtractor, LocalFeatures
 #: degrees, so one tilt covers what it misses. Its views are rolled every
 #: ``ROLL_STEP / t`` degrees over a half turn, as in ASIFT (a squeeze along ``roll`` is one
 #: along ``roll + 180``): 5 views. Tuned on the hard-geometry tuning split (15 strongly
-#: tilted views that the plain pass missed, 250 unrelated pairs, no variant made a false
+#: tilted views that the plain pass missed, 150 unrelated pairs, no variant made a false
 #: match): tilts 1.41 and 2 at 1,024 px recovered 14 of 15 pairs at 0.89 s per unrelated
 #: pair; tilt 2 recovered 13 of 15 at 768, 640 and 512 px (0.32, 0.26 and 0.22 s).
 TILTS: tuple[float, ...] = (2.0,)
