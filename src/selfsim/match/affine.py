@@ -53,7 +53,7 @@ def simulated_features(image: Image.Image, tilts: tuple[float, ...] = TILTS, rol
     simulator = cv2.AffineFeature_create(backend)  # type: ignore[attr-defined]
     simulator.setViewParams(*view_params(tilts, roll_step))
     kps, desc = simulator.detectAndCompute(gray, None)
-    return extractor.features(kps, desc, scale, image.size, cap=len(kps))
+    return extractor.to_features(kps, desc, scale, image.size, cap=len(kps))
 
 
 def with_simulated(image: Image.Image, features: LocalFeatures) -> LocalFeatures:

@@ -86,7 +86,7 @@ class FeatureExtractor:
     def extract(self, image: Image.Image) -> LocalFeatures:
         gray, scale = self.gray(image)
         kps, desc = self._detector.detectAndCompute(gray, None)
-        return self.features(kps, desc, scale, image.size, self.max_features)
+        return self.to_features(kps, desc, scale, image.size, self.max_features)
 
     def gray(self, image: Image.Image) -> tuple[np.ndarray, float]:
         """The grey image features are detected on, and its scale to the original."""
@@ -97,7 +97,7 @@ class FeatureExtractor:
             gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         return gray, scale
 
-    def features(self, kps: Sequence[cv2.KeyPoint], desc: np.ndarray | None, scale: float,
+    def to_features(self, kps: Sequence[cv2.KeyPoint], desc: np.ndarray | None, scale: float,
                  size: tuple[int, int], cap: int) -> LocalFeatures:
         """OpenCV's keypoints found at ``scale`` as features in the original's pixels
         (the ``cap`` strongest)."""

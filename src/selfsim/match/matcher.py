@@ -8,8 +8,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from selfsim.json_values import finite as _finite
-from selfsim.match.calibration import MIN_INLIERS, Calibration
 from selfsim.match.affine import with_simulated
+from selfsim.match.calibration import MIN_INLIERS, Calibration
 from selfsim.match.features import FeatureExtractor, LocalFeatures
 from selfsim.match.geometry import (
     MODES,
