@@ -197,20 +197,19 @@ class Matcher:
     def _oblique(self, a: Image.Image, fa: LocalFeatures, fb: LocalFeatures, result: MatchResult) -> MatchResult:
         """The affine pass: A's features and its simulated tilted views against B."""
         passes = (*result.passes, "affine")
-        tilted = self.verify(with_simulated(a, fa), fb, result.global_similarity)
+        tilted = self.verify(with_simulated(a, fa), fb, result.global_similarity, min_inliers=MIN_INLIERS_AFFINE)
         if not tilted.match:
             return replace(result, passes=passes)
-        if tilted.inliers < MIN_INLIERS_AFFINE:
-            return replace(result, passes=passes, reason=result.reason + f"; with tilted views of A simulated, "
-                           f"{tilted.inliers} inliers (a verdict through them needs {MIN_INLIERS_AFFINE})")
         return replace(tilted, reason=tilted.reason + ", with tilted views of A simulated", passes=passes)
 
     def _tolerance(self, size_b: tuple[int, int]) -> float:
         """The robust fit's inlier tolerance, in B's pixels."""
         return max(2.0, 0.004 * float(np.hypot(*size_b)))
 
-    def verify(self, fa: LocalFeatures, fb: LocalFeatures, global_similarity: float | None = None) -> MatchResult:
-        """One geometric verification of B as it is (no mirror image tried)."""
+    def verify(self, fa: LocalFeatures, fb: LocalFeatures, global_similarity: float | None = None,
+               min_inliers: int = MIN_INLIERS) -> MatchResult:
+        """One geometric verification of B as it is (no mirror image tried); a verdict
+        also needs ``min_inliers`` (in fundamental mode at least :data:`MIN_INLIERS_FUNDAMENTAL`)."""
         pairs = match_features(fa, fb)
         pa, pb = fa.points[pairs[:, 0]], fb.points[pairs[:, 1]]
         tolerance = self._tolerance(fb.size)
@@ -234,12 +233,12 @@ class Matcher:
         ratio = n_in / max(len(pairs), 1)
         cal = self.calibration
         score = cal.probability(n_in, ratio, coverage)
-        verdict = cal.is_match(score, n_in) and (self.mode == "homography" or n_in >= MIN_INLIERS_FUNDAMENTAL)
+        need = max(min_inliers, MIN_INLIERS_FUNDAMENTAL if self.mode == "fundamental" else MIN_INLIERS)
+        verdict = cal.is_match(score, n_in) and n_in >= need
         reason = f"{n_in} of {len(pairs)} matches agree with one {self.mode}" + (
             f" (score {score:.3f} {'>=' if score >= cal.threshold else '<'} threshold {cal.threshold:.3f})"
         )
         if not verdict and score >= cal.threshold:
-            need = MIN_INLIERS_FUNDAMENTAL if self.mode == "fundamental" else MIN_INLIERS
             reason += f", but a verdict needs at least {need} inliers"
         if verdict and H is not None and self.refine:
             H = self._refined(H, pa, pb, ia, ib, fa, fb, tolerance)
