@@ -49,7 +49,7 @@ def simulated_features(image: Image.Image, tilts: tuple[float, ...] = TILTS, rol
     """SIFT features of tilted views of ``image`` (not of the image itself), in its pixels."""
     extractor = FeatureExtractor("sift", max_side=max_side)
     gray, scale = extractor.gray(image)
-    backend = cv2.SIFT_create(nfeatures=per_view, contrastThreshold=0.02)  # type: ignore[attr-defined]
+    backend = cv2.SIFT_create(nfeatures=per_view, contrastThreshold=0.02, enable_precise_upscale=True)  # type: ignore[attr-defined]
     simulator = cv2.AffineFeature_create(backend)  # type: ignore[attr-defined]
     simulator.setViewParams(*view_params(tilts, roll_step))
     kps, desc = simulator.detectAndCompute(gray, None)

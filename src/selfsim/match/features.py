@@ -77,7 +77,7 @@ class FeatureExtractor:
         if method == "sift":
             # A lower contrast threshold than OpenCV's 0.04 finds keypoints in smooth,
             # low-contrast photos (skies, gradients) where the default finds a handful.
-            self._detector = cv2.SIFT_create(nfeatures=max_features, contrastThreshold=0.02)  # type: ignore[attr-defined]
+            self._detector = cv2.SIFT_create(nfeatures=max_features, contrastThreshold=0.02, enable_precise_upscale=True)  # type: ignore[attr-defined]
         elif method == "orb":
             self._detector = cv2.ORB_create(nfeatures=max_features)  # type: ignore[attr-defined]
         else:

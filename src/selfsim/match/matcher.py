@@ -21,7 +21,7 @@ from selfsim.match.geometry import (
 )
 from selfsim.match.matching import match_features
 from selfsim.match.mirror import can_mirror, mirrored, unmirror
-from selfsim.match.refine import MIN_REFIT, guided_pairs, keeps_inliers, rectify, refit
+from selfsim.match.refine import MIN_REFIT, guided_pairs, keeps_inliers, rectify, refit, settled
 
 Box = tuple[float, float, float, float]
 
@@ -161,7 +161,9 @@ class Matcher:
         # With the pictures at hand, the last refinement step: rectified matching.
         H = result.homography
         if result.mirrored:
-            b, H = ImageOps.mirror(b), unmirror(H, b.width)  # the flip is its own inverse
+            b, H, fb = ImageOps.mirror(b), unmirror(H, b.width), mirrored(fb)  # the flip is its own inverse
+        if settled(H, fa, fb):
+            return result
         better = rectify(a, b, H, fa, self.extractor)
         if not keeps_inliers(better, result.points_a, _in_frame(result, b.width), self._tolerance(b.size)):
             return result

@@ -15,6 +15,8 @@ benchmark's tuning split; BENCHMARKS.md):
    pictures differ by almost nothing, so descriptors match in large numbers and
    keypoints are located alike. This needs the pictures themselves, so it runs in
    ``selfsim match``, not in a search's verification (which has cached features).
+   It is skipped where step 2 is already sub-pixel (:func:`settled`): many guided
+   matches, agreeing closely with the model.
 
 Each step keeps its result only if it is a plausible homography that still explains
 the verified inliers; otherwise the previous model stands.
@@ -42,6 +44,12 @@ GUIDED_CANDIDATES = 16
 RECTIFY_TOLERANCES = (2.0, 1.0, 0.7)
 #: Fewest matches a refinement step fits on.
 MIN_REFIT = 8
+#: Rectified matching is skipped when at least SETTLED_MATCHES guided matches lie within
+#: a median SETTLED_RESIDUAL px (B's) of the model: on the hard-geometry tuning split, the
+#: 47 of 187 matched pairs so judged were all within 0.37 px before rectification (the
+#: median pair within 0.14 px), and rectification costs about 0.17 s on a 1-MP pair.
+SETTLED_MATCHES = 300
+SETTLED_RESIDUAL = 0.5
 
 
 def refit(H: np.ndarray, pa: np.ndarray, pb: np.ndarray, tolerances: tuple[float, ...] = REFIT_TOLERANCES) -> np.ndarray:
@@ -85,6 +93,16 @@ def guided_pairs(H: np.ndarray, fa: LocalFeatures, fb: LocalFeatures, radius: fl
     _, first = np.unique(j[by_distance], return_index=True)  # each B keypoint: its closest A
     chosen = by_distance[first]
     return np.column_stack([keep[chosen], j[chosen]]).astype(np.int64)
+
+
+def settled(H: np.ndarray, fa: LocalFeatures, fb: LocalFeatures) -> bool:
+    """Least squares on guided matches has already pinned ``H`` down (see the constants)."""
+    pairs = guided_pairs(H, fa, fb)
+    if len(pairs) < SETTLED_MATCHES:
+        return False
+    projected, _ = project(H, fa.points[pairs[:, 0]].astype(np.float64))
+    residual = np.linalg.norm(projected - fb.points[pairs[:, 1]], axis=1)
+    return float(np.median(residual)) < SETTLED_RESIDUAL
 
 
 def rectify(a: Image.Image, b: Image.Image, H: np.ndarray, fa: LocalFeatures, extractor: FeatureExtractor) -> np.ndarray:
