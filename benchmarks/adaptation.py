@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import copydet_data
 from copy_detection import run_selfsim, score
 
-PLAIN = ["--no-flip", "--center-crop", "0", "--raw-scores"]
+PLAIN = ["--no-flip", "--center-crop", "0", "--corner-crops", "0", "--raw-scores"]
 
 
 def main() -> None:

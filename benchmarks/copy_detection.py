@@ -113,7 +113,7 @@ def main() -> None:
         rows.append(("selfsim --verify 20, Milvus Lite index (first run: caches reference features)", score(top_mv, truth),
                      f"search {t_mv:.1f}s = {t_mv / n_q:.2f} s/query"))
         milvus_tops = [top_m, top_mv]
-    raw, _, t_raw = run_selfsim(args.out, ["--no-flip", "--center-crop", "0", "--raw-scores"], fresh=False)
+    raw, _, t_raw = run_selfsim(args.out, ["--no-flip", "--center-crop", "0", "--corner-crops", "0", "--raw-scores"], fresh=False)
     rows.append(("plain cosine (same encoder, one view)", score(raw, truth), f"search {t_raw:.1f}s"))
     top_p, t_p = run_phash(refs, queries)
     rows.append(("pHash (imagehash)", score(top_p, truth), f"{t_p:.1f}s"))

@@ -36,7 +36,7 @@ def main() -> None:
     bench = {}
     top, t_i, t_s = copy_detection.run_selfsim(bench_set.root, [])
     bench["search"] = (copy_detection.score(top, truth), t_i + t_s)
-    top, _, t_c = copy_detection.run_selfsim(bench_set.root, ["--no-flip", "--center-crop", "0", "--raw-scores"],
+    top, _, t_c = copy_detection.run_selfsim(bench_set.root, ["--no-flip", "--center-crop", "0", "--corner-crops", "0", "--raw-scores"],
                                              fresh=False)
     bench["cosine"] = (copy_detection.score(top, truth), t_c)
     top, _, t_v = copy_detection.run_selfsim(bench_set.root, ["--verify", "20"], fresh=False)

@@ -5,7 +5,7 @@ dataset-fashion-mnist) and runs what a user runs:
 
     selfsim train fmnist/train --out MODEL [options]        # no labels
     selfsim index fmnist/train --index IDX --model MODEL
-    selfsim search --index IDX fmnist/test -k 20 --json --raw-scores --no-flip --center-crop 0
+    selfsim search --index IDX fmnist/test -k 20 --json --raw-scores --no-flip --center-crop 0 --corner-crops 0
 
 Labels are used only here, to score the 20 hits of each test image: kNN accuracy
 (k = 20, cosine, votes weighted by exp(cosine / 0.07) as in Wu et al. 2018 and
@@ -147,7 +147,7 @@ def main() -> None:
     subprocess.run(["selfsim", "index", str(args.out / "train"), "--index", str(idx), "--model", str(model),
                     "--rebuild", "-q"], check=True)
     search_cmd = ["selfsim", "search", "--index", str(idx), str(args.out / "test"), "-k", str(K), "--json",
-                  "--raw-scores", "--no-flip", "--center-crop", "0", "--no-phash", "-q"]
+                  "--raw-scores", "--no-flip", "--center-crop", "0", "--corner-crops", "0", "--no-phash", "-q"]
     out = subprocess.run(search_cmd, check=True, capture_output=True, text=True).stdout.splitlines()
     wt, maj, n = knn_from_search(out, yte, ytr)
     assert n == len(xte), f"search answered {n} of {len(xte)} queries"

@@ -26,6 +26,7 @@ def selfsim(*args: str) -> subprocess.CompletedProcess[str]:
     (["--verify", "-3"], "argument --verify: must be a whole number >= 0, got '-3'"),
     (["--max-pixels", "0"], "argument --max-pixels"),
     (["--center-crop", "1"], "argument --center-crop: must be a number from 0 up to"),
+    (["--corner-crops", "-0.2"], "argument --corner-crops: must be a number from 0 up to"),
 ])
 def test_bad_numbers_are_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
     out = selfsim("search", "--index", str(tmp_path / "missing"), "q.jpg", *args)

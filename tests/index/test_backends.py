@@ -183,3 +183,18 @@ def test_milvus_failures_are_one_line_errors(tmp_path: Path, encoder) -> None:
         Index.open(where + "?collection=other")
     with pytest.raises(SelfsimError, match=r"\?index=HNSW"):
         Index.create(where + "?collection=other", model_ref(encoder), kind="hnsw")
+
+
+def test_the_feature_cache_is_bounded_and_evicts_the_oldest_first(index_location: str, photo_dir: Path,
+                                                                   encoder, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("SELFSIM_FEATURE_CACHE_MB", str(1000 / 2**20))  # 1,000 bytes
+    _sync(index_location, photo_dir, encoder)
+    keys = [f"{i:064x}" for i in range(5)]
+    with Index.open(index_location, writable=index_location.startswith("milvus")) as index:
+        for k in keys:  # 300 bytes each: past 1,000 the oldest go until at most 900 are left
+            index.catalog.put_features(k, "test", bytes([int(k[-1])]) * 300)
+    with Index.open(index_location) as index:
+        held = [k for k in keys if index.catalog.get_features(k, "test") is not None]
+        assert held == keys[-3:]
+        assert index.catalog.get_features(keys[-1], "test") == b"\x04" * 300

@@ -40,3 +40,17 @@ def test_exact_duplicates_of_the_best_hit_are_not_background() -> None:
     with_dupes = np.array([0.9, 0.9, 0.9, 0.5, 0.3], np.float32)
     assert norm.background(with_dupes) == pytest.approx(0.4)
     assert norm(with_dupes)[0] == pytest.approx(0.5)
+
+
+def test_the_background_sample_is_fixed_and_changes_gradually_as_the_collection_grows() -> None:
+    from selfsim.search.scoring import background_sample
+
+    ids = np.arange(1, 10_001, dtype=np.int64)
+    s = background_sample(ids, 100)
+    assert len(s) == 100 and len(set(s.tolist())) == 100 and np.all(np.diff(s) > 0)
+    assert np.array_equal(s, background_sample(ids[::-1].copy(), 100))  # order does not matter
+    spread = np.histogram(s, bins=4, range=(1, 10_001))[0]
+    assert spread.min() >= 10  # not only the first ids
+    grown = background_sample(np.arange(1, 11_001, dtype=np.int64), 100)
+    assert len(np.intersect1d(s, grown)) >= 80  # about 100 x 10,000 / 11,000 stay
+    assert np.array_equal(background_sample(ids[:50], 100), ids[:50])  # small: all of it

@@ -77,7 +77,8 @@ def test_phash_vouches_for_a_copy_the_embedding_misses_and_for_nothing_else(
     assert min(imagehash.phash(unrelated) - imagehash.phash(Image.open(photo_dir / n)) for n in names) > 16
 
     with Index.open(tmp_path / "idx") as index:
-        on, off = Searcher(index, encoder), Searcher(index, encoder, vouch=None)
+        # Without corner views, which on their own lift the blurred copy to about the floor.
+        on, off = Searcher(index, encoder, corner_crops=0.0), Searcher(index, encoder, corner_crops=0.0, vouch=None)
         (copy_on, unrelated_on), (copy_off, unrelated_off) = (
             [{Path(h.path).name: h.score for h in hits} for hits in s.search_images([copy, unrelated], k=len(names))]
             for s in (on, off)
@@ -120,3 +121,42 @@ def test_phash_vouching_holds_on_any_similarity_scale(tmp_path: Path, encoder: E
                                                        phashes=np.array([hashes[0], hashes[0]], np.int64))
     assert hits[0][0].path == "r0.jpg" and hits[0][0].score == np.float32(0.45)
     assert hits[1][0].path != "r0.jpg" and hits[1][0].score < 0.25
+
+
+def test_the_corner_views_find_a_picture_pasted_into_a_corner(photo_dir: Path, tmp_path: Path,
+                                                             encoder: Encoder) -> None:
+    (photo_dir / "orange.jpg").unlink()
+    with Index.create(tmp_path / "idx", model_ref(encoder)) as index:
+        sync(index, encoder, [photo_dir])
+    baboon = Image.open(photo_dir / "baboon.jpg").convert("RGB").resize((200, 200))
+    canvas = Image.open(Path(__file__).parents[1] / "fixtures" / "orange.jpg").convert("RGB").resize((480, 480))
+    canvas.paste(baboon, (480 - 200 - 10, 10))  # top right, 42 % of the width
+    with Index.open(tmp_path / "idx") as index:
+        plain = Searcher(index, encoder, corner_crops=0.0)
+        corners = Searcher(index, encoder)
+        assert len(corners.query_views(canvas)) == len(plain.query_views(canvas)) + 4
+        before = {Path(h.path).name: h.similarity for h in plain.search_images([canvas], k=8)[0]}
+        hits = corners.search_images([canvas], k=8)[0]
+    assert Path(hits[0].path).name == "baboon.jpg"
+    assert hits[0].similarity > before["baboon.jpg"] + 0.05, (hits[0].similarity, before)
+
+
+def test_a_large_collection_measures_the_background_on_a_fixed_sample(photo_dir: Path, tmp_path: Path,
+                                                                      encoder: Encoder) -> None:
+    from selfsim.search.scoring import ScoreNormalizer, background_sample
+
+    with Index.create(tmp_path / "idx", model_ref(encoder)) as index:
+        sync(index, encoder, [photo_dir])
+    query = jpeg(Image.open(photo_dir / "baboon.jpg").convert("RGB"), np.random.default_rng(0))
+    with Index.open(tmp_path / "idx") as index:
+        norm = ScoreNormalizer(skip=1, count=2, sample=4)  # 8 pictures: more than the sample
+        searcher = Searcher(index, encoder, normalizer=norm, vouch=None)
+        hit = searcher.search_images([query], k=1)[0][0]
+        ids = background_sample(index.catalog.ids(), 4)
+        assert len(ids) == 4
+        views = searcher.embed_queries([query])[0]
+        sims = np.sort((index.vectors(ids) @ views.T).max(axis=1))[::-1]
+        assert hit.score == pytest.approx(hit.similarity - sims[1:3].mean(), abs=1e-5)
+        # Among all 8 pictures (the default sample holds them all) the background differs.
+        whole = Searcher(index, encoder, normalizer=ScoreNormalizer(skip=1, count=2), vouch=None)
+        assert whole.search_images([query], k=1)[0][0].score != pytest.approx(hit.score, abs=1e-4)

@@ -30,7 +30,7 @@ def test_verification_confirms_a_pasted_copy_and_caches_features(
         assert Path(hit.path).name == "baboon.jpg" and hit.verified
         assert hit.score >= VERIFIED_BASE + 0.5 * verifier.matcher.calibration.threshold
         rec = next(r for r in index.records() if r.path.endswith("baboon.jpg"))
-        assert index.catalog.get_features(rec.sha256, "sift") is not None
+        assert index.catalog.get_features(rec.sha256, "sift/1024/2000/v2") is not None
 
         unrelated = Image.open(FIXTURES / "orange.jpg").convert("RGB")
         hits = searcher.search_images([unrelated], k=3)[0]

@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-flip", action="store_true", help="do not also search with the mirrored query")
     p.add_argument("--center-crop", type=crop_fraction, default=0.75, metavar="FRACTION",
                    help="also search with the query's central part (0 = off) (default: %(default)s)")
+    p.add_argument("--corner-crops", type=crop_fraction, default=0.65, metavar="FRACTION",
+                   help="also search with the query's four corners, this share of each side: finds "
+                   "pictures pasted off-centre into others (0 = off) (default: %(default)s)")
     p.add_argument("--verify", type=non_negative_int, default=0, metavar="N",
                    help="re-rank the first N hits by geometric verification with local features "
                    "(slower; finds crops and pictures pasted into others) (default: off)")
@@ -90,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         vouch = None if args.raw_scores or args.no_phash else PhashVouch()
         verifier = Verifier(index) if args.verify > 0 else None
         searcher = Searcher(index, encoder, flip=not args.no_flip, center_crop=args.center_crop,
+                            corner_crops=args.corner_crops,
                             normalizer=normalizer, vouch=vouch, verifier=verifier, verify_top=args.verify,
                             max_pixels=args.max_pixels)
         failures: list[QueryFailure] = []

@@ -87,14 +87,14 @@ def search_rankings(
 
     Args:
         verify: re-rank this many hits by geometric verification (``--verify``).
-        plain: one view and raw cosine similarity (no flip, no central crop, no
+        plain: one view and raw cosine similarity (no flip, no central or corner crops, no
             normalisation, no pHash vouching): the scores ``selfsim dedup
             --min-similarity`` compares.
     """
     with Index.open(index_dir) as index:
         searcher = Searcher(
             index, encoder,
-            flip=not plain, center_crop=0.0 if plain else 0.75,
+            flip=not plain, center_crop=0.0 if plain else 0.75, corner_crops=0.0 if plain else 0.65,
             normalizer=ScoreNormalizer(count=0) if plain else ScoreNormalizer(),
             vouch=None if plain else PhashVouch(),
             verifier=Verifier(index) if verify else None, verify_top=verify,

@@ -32,6 +32,7 @@ from urllib.parse import quote
 import numpy as np
 
 from selfsim.errors import IndexDamagedError, IndexStateError
+from selfsim.index.memory_cache import MemoryCache
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +66,36 @@ CREATE TABLE IF NOT EXISTS local_features (
     PRIMARY KEY (sha256, method)
 );
 """
+
+
+def feature_cache_bytes() -> int:
+    """The most bytes of local features an index caches (``SELFSIM_FEATURE_CACHE_MB``,
+    default 2,048 MB: about 7,500 pictures at 2,000 SIFT keypoints, 270 KB each)."""
+    raw = os.environ.get("SELFSIM_FEATURE_CACHE_MB", "")
+    try:
+        mb = float(raw) if raw else 2048.0
+    except ValueError:
+        mb = 2048.0
+    return int(max(mb, 0.0) * 1024 * 1024)
+
+
+def evict_features(db: sqlite3.Connection, budget: int | None = None) -> int:
+    """Delete the oldest cached local features (first in, first out) until the cache
+    holds at most 90 % of ``budget`` bytes, once it holds more than ``budget``; returns
+    how many were deleted. Features are only a cache: evicted ones are detected again
+    when needed."""
+    budget = feature_cache_bytes() if budget is None else budget
+    total = db.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM local_features").fetchone()[0]
+    if total <= budget:
+        return 0
+    over, deleted = total - int(0.9 * budget), 0
+    for rowid, size in db.execute("SELECT rowid, LENGTH(data) FROM local_features ORDER BY rowid").fetchall():
+        if over <= 0:
+            break
+        db.execute("DELETE FROM local_features WHERE rowid = ?", (rowid,))
+        over -= size
+        deleted += 1
+    return deleted
 
 
 def encode_vector(vector: np.ndarray) -> bytes:
@@ -185,7 +216,7 @@ class Catalog:
         self.readonly = readonly
         self._cache_db: sqlite3.Connection | None = None
         self._cache_failed = False
-        self._written: dict[tuple[str, str], bytes] = {}
+        self._written = MemoryCache()  # features this reader cached after its snapshot began
         # Every use of the connection holds this lock, so one catalog may serve several
         # threads (``selfsim serve``); SQLite's own check is off for the same reason.
         self._lock = threading.RLock()
@@ -332,8 +363,9 @@ class Catalog:
 
     @_guarded
     def get_features(self, sha256: str, method: str) -> bytes | None:
-        if (sha256, method) in self._written:  # cached by this reader after its snapshot began
-            return self._written[(sha256, method)]
+        written = self._written.get((sha256, method))
+        if written is not None:
+            return written
         row = self._db.execute(
             "SELECT data FROM local_features WHERE sha256 = ? AND method = ?", (sha256, method)
         ).fetchone()
@@ -351,8 +383,9 @@ class Catalog:
         if not self.readonly:
             with self.transaction():
                 self._db.execute(*row)
+                evict_features(self._db)
             return
-        self._written[(sha256, method)] = data
+        self._written.put((sha256, method), data)
         if self._cache_failed:
             return
         try:
@@ -364,6 +397,7 @@ class Catalog:
                 self._cache_db.execute("PRAGMA synchronous=NORMAL")
             with _Transaction(self._cache_db):
                 self._cache_db.execute(*row)
+                evict_features(self._cache_db)
         except sqlite3.Error as e:
             log.info("cannot cache local features in %s: %s", self.path, e)
             self._cache_failed = True

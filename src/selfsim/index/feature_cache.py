@@ -11,6 +11,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from selfsim.index.catalog import evict_features
+from selfsim.index.memory_cache import MemoryCache
+
 log = logging.getLogger(__name__)
 
 
@@ -28,7 +31,7 @@ class FeatureCache:
         self.path = cache_folder() / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.sqlite"
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
-        self._memory: dict[tuple[str, str], bytes] = {}
+        self._memory = MemoryCache()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0, check_same_thread=False)
@@ -42,8 +45,9 @@ class FeatureCache:
 
     def get(self, sha256: str, method: str) -> bytes | None:
         with self._lock:
-            if (sha256, method) in self._memory:
-                return self._memory[(sha256, method)]
+            held = self._memory.get((sha256, method))
+            if held is not None:
+                return held
             if self._db is None:
                 return None
             try:
@@ -56,14 +60,15 @@ class FeatureCache:
     def put(self, sha256: str, method: str, data: bytes) -> None:
         with self._lock:
             if self._db is None:
-                self._memory[(sha256, method)] = data
+                self._memory.put((sha256, method), data)
                 return
             try:
                 self._db.execute("INSERT OR REPLACE INTO local_features (sha256, method, data) VALUES (?, ?, ?)",
                                  (sha256, method, data))
+                evict_features(self._db)
             except sqlite3.Error as e:
                 log.info("cannot cache local features in %s: %s", self.path, e)
-                self._memory[(sha256, method)] = data
+                self._memory.put((sha256, method), data)
 
     def close(self) -> None:
         with self._lock:

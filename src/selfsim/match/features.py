@@ -19,6 +19,9 @@ from selfsim.errors import SelfsimError
 from selfsim.names import FEATURE_METHODS
 
 METHODS = FEATURE_METHODS
+#: Bumped whenever the same picture would give other features (2: SIFT keypoints of the
+#: upscaled first octave placed precisely).
+FEATURES_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,13 @@ class FeatureExtractor:
             self._detector = cv2.ORB_create(nfeatures=max_features)  # type: ignore[attr-defined]
         else:
             self._detector = cv2.AKAZE_create(threshold=0.0008)  # type: ignore[attr-defined]
+
+    @property
+    def cache_key(self) -> str:
+        """What cached features of this extractor are filed under: its method, its
+        parameters and :data:`FEATURES_VERSION`, so that features detected differently
+        are never mixed with these."""
+        return f"{self.method}/{self.max_side}/{self.max_features}/v{FEATURES_VERSION}"
 
     def extract(self, image: Image.Image) -> LocalFeatures:
         gray, scale = self.gray(image)

@@ -17,7 +17,7 @@ from selfsim.index.index import Index, model_ref
 from selfsim.models.embedder import Embedder
 from selfsim.models.phash import phash64
 from selfsim.search.results import QueryResult, SearchHit
-from selfsim.search.scoring import PhashVouch, ScoreNormalizer
+from selfsim.search.scoring import PhashVouch, ScoreNormalizer, background_sample
 from selfsim.search.verify import Verifier
 
 DEFAULT_VOUCH = PhashVouch()
@@ -39,6 +39,8 @@ class Searcher:
         center_crop: also embed the central part of the query (this share of each
             side), which finds copies with added borders, captions or warped edges.
             0 turns it off. Each indexed image keeps its best similarity over views.
+        corner_crops: also embed the query's four corners (this share of each side),
+            which finds pictures pasted off-centre into others (0 turns it off).
         normalizer: turns raw similarities into scores comparable across queries.
         vouch: lets a near-identical perceptual hash raise a reference's score
             (None turns it off).
@@ -55,6 +57,7 @@ class Searcher:
         *,
         flip: bool = True,
         center_crop: float = 0.75,
+        corner_crops: float = 0.65,
         normalizer: ScoreNormalizer | None = None,
         vouch: PhashVouch | None = DEFAULT_VOUCH,
         verifier: Verifier | None = None,
@@ -70,6 +73,10 @@ class Searcher:
         if not 0 <= center_crop < 1:
             raise SelfsimError(f"center_crop must be in [0, 1), got {center_crop}")
         self.center_crop = center_crop
+        if not 0 <= corner_crops < 1:
+            raise SelfsimError(f"corner_crops must be in [0, 1), got {corner_crops}")
+        self.corner_crops = corner_crops
+        self._sample: tuple[int, np.ndarray] | None = None  # (index size, vectors)
         self.normalizer = normalizer or ScoreNormalizer()
         self.vouch = vouch
         self.verifier = verifier
@@ -86,6 +93,10 @@ class Searcher:
             cw, ch = max(1, round(w * self.center_crop)), max(1, round(h * self.center_crop))
             x, y = (w - cw) // 2, (h - ch) // 2
             views.append(image.crop((x, y, x + cw, y + ch)))
+        if self.corner_crops:
+            w, h = image.size
+            cw, ch = max(1, round(w * self.corner_crops)), max(1, round(h * self.corner_crops))
+            views += [image.crop((x, y, x + cw, y + ch)) for x in (0, w - cw) for y in (0, h - ch)]
         return views
 
     def embed_queries(self, images: Sequence[Image.Image]) -> np.ndarray:
@@ -120,13 +131,17 @@ class Searcher:
             if phashes is not None and self.vouch is not None
             else [None] * n
         )
+        sample = self._background_vectors()
         results = []
         for q, (drow, irow, close) in enumerate(zip(D, I, vouched)):
             best: dict[int, float] = {}
             for s, i in zip(drow.tolist(), irow.tolist()):
                 if i >= 0 and s > best.get(i, -np.inf):
                     best[i] = s
-            sims = np.array(sorted(best.values(), reverse=True), dtype=np.float32)
+            if sample is None:
+                sims = np.array(sorted(best.values(), reverse=True), dtype=np.float32)
+            else:
+                sims = -np.sort(-(sample @ views[q].T).max(axis=1))
             background = self.normalizer.background(sims)
             scores = {i: s - self.normalizer.beta * background for i, s in best.items()}
             if close is not None and len(close[0]):
@@ -138,6 +153,17 @@ class Searcher:
         # for writing elsewhere in this process might not: such hits are left out.
         return [[SearchHit(paths[h.id], h.score, h.similarity, h.id) for h in hits if h.id in paths]
                 for hits in results]
+
+    def _background_vectors(self) -> np.ndarray | None:
+        """The vectors of the background sample, when the collection is larger than
+        it (None: the background is measured among the search's own neighbours)."""
+        n = len(self.index)
+        if n <= self.normalizer.sample or not self.normalizer.count:
+            return None
+        if self._sample is None or self._sample[0] != n:
+            ids = background_sample(self.index.catalog.ids(), self.normalizer.sample)
+            self._sample = (n, self.index.vectors(ids).astype(np.float32))
+        return self._sample[1]
 
     def _vouch(
         self,

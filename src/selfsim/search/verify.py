@@ -46,7 +46,7 @@ class Verifier:
         return None if rec is None else self._features_of(rec)
 
     def _features_of(self, rec: ImageRecord) -> LocalFeatures | None:
-        method = self.matcher.extractor.method
+        method = self.matcher.extractor.cache_key
         cached = self.index.catalog.get_features(rec.sha256, method)
         if cached is not None:
             return LocalFeatures.from_bytes(cached)
@@ -68,7 +68,7 @@ class Verifier:
 
     def warm(self, ids: list[int], on_progress: Callable[[int], None] | None = None) -> int:
         """Detect and cache features of these images now; returns how many were new."""
-        method = self.matcher.extractor.method
+        method = self.matcher.extractor.cache_key
         new = 0
         for i in ids:
             rec = self.index.catalog.record(i)
