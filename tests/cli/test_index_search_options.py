@@ -4,6 +4,7 @@ ignored, or refused only after the model loaded."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -107,3 +108,16 @@ def test_an_index_of_format_2_with_float32_vectors_is_read_and_extended(photo_di
         found = selfsim("search", "--index", str(idx), str(photo_dir / name), "--json", "-k", "1")
         hit = json.loads(found.stdout)["hits"][0]
         assert hit["path"].endswith(name) and hit["similarity"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_local_features_stop_at_the_feature_cache(photo_dir: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    env = {**os.environ, "SELFSIM_FEATURE_CACHE_MB": str(3 * 280_000 / 2**20)}  # room for 3 pictures
+    out = subprocess.run([sys.executable, "-m", "selfsim.cli.main", "index", str(photo_dir), "--index", str(idx),
+                          "--local-features", "-q"], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "local features of 8 pictures would not fit the feature cache" in out.stderr
+    assert "detecting them for the first 3" in out.stderr
+    with Index.open(idx) as index:
+        n = index.catalog.execute("SELECT COUNT(*) FROM local_features").fetchone()[0]
+    assert 1 <= n <= 3

@@ -17,6 +17,9 @@ from selfsim.cli.common import (
 from selfsim.errors import NoImagesError, SelfsimError
 from selfsim.names import STORE_KINDS
 
+#: About what one picture's local features take in the cache (2,000 SIFT keypoints).
+FEATURES_BYTES = 280_000
+
 HELP = "index folders of images (only new or changed files are embedded)"
 EPILOG = """examples:
   selfsim index ~/Pictures --index pics.idx
@@ -115,7 +118,15 @@ def run(args: argparse.Namespace) -> int:
         if args.local_features:
             from selfsim.search import Verifier
 
+            from selfsim.index.catalog import feature_cache_bytes
+
             ids = [r.id for r in index.records()]
+            room = feature_cache_bytes() // FEATURES_BYTES
+            if len(ids) > room:
+                say(f"local features of {len(ids)} pictures would not fit the feature cache "
+                    f"({feature_cache_bytes() // 2**20} MB, SELFSIM_FEATURE_CACHE_MB); detecting them for the "
+                    f"first {room}, the others when a search needs them")
+                ids = ids[:room]
             fbar = progress(len(ids), "local features", args.quiet)
             Verifier(index).warm(ids, on_progress=fbar.update)
             fbar.close()
