@@ -116,9 +116,8 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
         if args.local_features:
+            from selfsim.index.feature_budget import feature_cache_bytes
             from selfsim.search import Verifier
-
-            from selfsim.index.catalog import feature_cache_bytes
 
             ids = [r.id for r in index.records()]
             room = feature_cache_bytes() // FEATURES_BYTES

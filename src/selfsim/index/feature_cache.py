@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from selfsim.index.catalog import evict_features
+from selfsim.index.feature_budget import evict_features
 from selfsim.index.memory_cache import MemoryCache
 
 log = logging.getLogger(__name__)
