@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 #: The background is measured against at most this many pictures of the collection.
 BACKGROUND_SAMPLE = 1000
 
