@@ -13,6 +13,11 @@ gives the **precision that the threshold fitted at 0 distractors reaches** at ea
 whether one threshold still means the same when the collection is 100 times larger.
 
     python benchmarks/distractors.py [--sizes 0 1000 10000] [--seed 0] [--methods default cosine verify]
+
+With ``--adapt refs`` the encoder is first adapted to the originals alone (``selfsim train
+REFS --init default``), with ``--adapt all`` to the originals plus the largest size's
+distractors (what a user's folder looks like), and every size is indexed with that model.
+The queries are never used in training.
 """
 
 from __future__ import annotations
@@ -69,6 +74,23 @@ def precision_at(preds: list[PredictedMatch], threshold: float | None, n_positiv
     return (right / len(kept) if kept else float("nan")), right / max(n_positives, 1)
 
 
+def adapt(args: argparse.Namespace, refs: Path, dis: Path, pool: list[Path], out: Path) -> list[str]:
+    """Train the adapted encoder (or reuse it); the ``selfsim index`` arguments that use it."""
+    model = out / f"model-{args.adapt}-s{args.seed}"
+    if not (args.reuse and model.exists()):
+        folders = [str(refs)]
+        if args.adapt == "all":
+            distractor_data.link_distractors(dis, pool)
+            folders.append(str(dis))
+        cmd = ["selfsim", "train", *folders, "--init", "default", "--out", str(model), "--overwrite",
+               "--seed", str(args.seed), *args.train_args]
+        print("$", " ".join(cmd), flush=True)
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        print(f"trained in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    return ["--model", str(model)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("bench-out/distractors"))
@@ -77,6 +99,10 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[0, 1000, 10000])
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--index-args", nargs="*", default=[], help="extra arguments for selfsim index")
+    ap.add_argument("--adapt", choices=["refs", "all"], help="index with an encoder adapted to the originals "
+                    "('refs') or to the originals and the largest size's distractors ('all')")
+    ap.add_argument("--train-args", nargs="*", default=[], help="extra arguments for selfsim train")
+    ap.add_argument("--reuse", action="store_true", help="with --adapt: use the model a previous run trained")
     args = ap.parse_args()
     out: Path = args.out
     root = out / f"set-s{args.seed}"
@@ -91,11 +117,12 @@ def main() -> None:
     dis = out / f"distractors-s{args.seed}"
     rows = []
     fixed: dict[str, float | None] = {}
+    model_args = adapt(args, root / "refs", dis, pool[: max(sizes)], out) if args.adapt else []
     for n in sizes:
         distractor_data.link_distractors(dis, pool[:n])
         t0 = time.perf_counter()
         subprocess.run(["selfsim", "index", str(root / "refs"), str(dis), "--index", str(index), "-q",
-                        *args.index_args], check=True)
+                        *model_args, *args.index_args], check=True)
         t_index = time.perf_counter() - t0
         print(f"\n{n} distractors: index updated in {t_index:.1f} s", flush=True)
         for key in args.methods:

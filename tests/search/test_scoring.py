@@ -29,10 +29,24 @@ def test_same_similarity_scores_lower_against_a_busier_background() -> None:
 def test_phash_vouch_scores() -> None:
     from selfsim.search.scoring import PhashVouch
 
-    v = PhashVouch(max_distance=8, min_score=-0.15, base=0.25, step=0.025)
-    out = v.score(np.array([0, 8, 9, 0, 0]), np.array([0.1, -0.15, 0.9, -0.2, -0.1], np.float32))
+    v = PhashVouch(max_distance=8, min_score=-0.15, base=0.25, step=0.025, close_min_score=-0.30)
+    out = v.score(np.array([0, 8, 9, 0, 0, 8, 4, 4]),
+                  np.array([0.1, -0.15, 0.9, -0.35, -0.29, -0.2, -0.22, -0.23], np.float32))
     assert out[0] == pytest.approx(0.45) and out[1] == pytest.approx(0.25) and out[4] == pytest.approx(0.45)
-    assert np.isneginf(out[2]) and np.isneginf(out[3])  # too far; embedding far below the background
+    assert out[6] == pytest.approx(0.35)  # half-way: the guard is -0.225
+    # too far; identical hashes but the embedding far below the background; at the
+    # limit the embedding must agree more; half-way, just below the guard
+    assert np.isneginf(out[[2, 3, 5, 7]]).all()
+
+
+def test_a_flat_or_common_hash_vouches_for_nothing() -> None:
+    from selfsim.search.scoring import PhashVouch
+
+    v = PhashVouch(min_bits=24, max_shared=8)
+    photo = int(np.int64(0x9E1EFCF00001F7E3 - 2**64))  # 32 bits set, as a photo's hash has
+    assert v.informative(photo, within_reach=3)
+    assert not v.informative(photo, within_reach=9)  # a layout many indexed pictures share
+    assert not v.informative(int(np.uint64(1 << 63).view(np.int64)), within_reach=1)  # a flat picture's hash
 
 
 def test_exact_duplicates_of_the_best_hit_are_not_background() -> None:

@@ -97,6 +97,21 @@ def test_phash_vouches_for_a_copy_the_embedding_misses_and_for_nothing_else(
     assert unrelated_on == unrelated_off and max(unrelated_on.values()) < DEFAULT_VOUCH.base
 
 
+def test_a_flat_query_is_not_vouched_for_by_flat_pictures(photo_dir: Path, tmp_path: Path,
+                                                          encoder: Encoder) -> None:
+    """Flat pictures all hash alike (one bit set), so their hashes prove nothing: a flat
+    query of another colour scores exactly as without pHash."""
+    for i, colour in enumerate([(40, 30, 60), (200, 200, 190), (90, 140, 60)]):
+        Image.new("RGB", (256, 256), colour).save(photo_dir / f"flat{i}.png")
+    with Index.create(tmp_path / "idx", model_ref(encoder)) as index:
+        sync(index, encoder, [photo_dir])
+    query = Image.new("RGB", (300, 200), (45, 35, 70))
+    assert imagehash.phash(query) - imagehash.phash(Image.open(photo_dir / "flat0.png")) == 0
+    with Index.open(tmp_path / "idx") as index:
+        on, off = (Searcher(index, encoder, vouch=v).search_images([query], k=3)[0] for v in (DEFAULT_VOUCH, None))
+    assert [(h.path, h.score) for h in on] == [(h.path, h.score) for h in off]
+
+
 def test_phash_vouching_holds_on_any_similarity_scale(tmp_path: Path, encoder: Encoder) -> None:
     """A model whose unrelated pictures sit near cosine 0 (an adapted encoder) still gets
     vouched copies; a hash collision far below the query's background does not."""
@@ -160,3 +175,31 @@ def test_a_large_collection_measures_the_background_on_a_fixed_sample(photo_dir:
         # Among all 8 pictures (the default sample holds them all) the background differs.
         whole = Searcher(index, encoder, normalizer=ScoreNormalizer(skip=1, count=2), vouch=None)
         assert whole.search_images([query], k=1)[0][0].score != pytest.approx(hit.score, abs=1e-4)
+
+
+def test_the_background_sample_is_read_again_only_when_the_collection_has_changed_by_a_share(
+        tmp_path: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    from selfsim.index.catalog import NewImage
+    from selfsim.search.scoring import ScoreNormalizer
+
+    rng = np.random.default_rng(0)
+
+    def pictures(start: int, n: int) -> list[NewImage]:
+        v = rng.standard_normal((n, encoder.dim)).astype(np.float32)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        return [NewImage(f"p{start + i}.jpg", str(start + i), 1, 0, 8, 8, v[i], 0) for i in range(n)]
+
+    with Index.create(tmp_path / "idx", model_ref(encoder)) as index:
+        index.add(pictures(0, 300))
+        reads = []
+        ids = index.catalog.ids
+        monkeypatch.setattr(index.catalog, "ids", lambda: reads.append(1) or ids())
+        searcher = Searcher(index, encoder, normalizer=ScoreNormalizer(sample=50), vouch=None)
+        query = pictures(1000, 1)[0].vector[None]
+        searcher.search_vectors(query, k=1)
+        index.add(pictures(300, 3))  # 1 %: the sample stays
+        searcher.search_vectors(query, k=1)
+        assert len(reads) == 1
+        index.add(pictures(303, 1))
+        searcher.search_vectors(query, k=1)
+        assert len(reads) == 2

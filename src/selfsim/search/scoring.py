@@ -90,31 +90,57 @@ class PhashVouch:
 
     A reference whose pHash is within ``max_distance`` bits of the query's, and
     whose normalised embedding score (similarity minus the query's background, see
-    :class:`ScoreNormalizer`) is at least ``min_score`` (a guard against pictures
-    of the same simple layout, such as gradient skies, whose hashes collide), scores
-    at least ``base + step * (max_distance - distance)``: from ``base`` (0.25) at the
-    limit to 0.45 for identical hashes, above the precision-0.9 threshold of
-    normalised embedding scores (about 0.19 on our benchmark). This rescues pixelated
-    and blurred copies that CNN features miss, at no cost in precision there.
+    :class:`ScoreNormalizer`) passes a guard, scores at least
+    ``base + step * (max_distance - distance)``: from ``base`` (0.25) at the limit to
+    0.45 for identical hashes, above the precision-0.9 threshold of normalised
+    embedding scores (about 0.15 on our benchmark). This rescues pixelated and
+    blurred copies that CNN features miss.
 
-    The guard is relative to the background, not an absolute cosine, because
-    similarities have a different scale for every model: an encoder adapted with
-    ``selfsim train`` puts unrelated pictures near cosine 0.1 where the default one
-    puts them near 0.4, and an absolute floor of 0.3 stopped pHash from vouching for
-    pixelated copies the adapted model had not been trained on.
+    The guard keeps pictures of the same simple layout, whose hashes collide, from
+    being vouched for: the normalised score must be at least ``min_score`` (-0.15) at
+    the limit, and at least ``close_min_score`` (-0.30) for identical hashes (linear
+    in between): the closer the hashes, the less the embedding must agree. It is
+    relative to the background, not an absolute cosine, because similarities have a
+    different scale for every model: an encoder adapted with ``selfsim train`` puts
+    unrelated pictures near cosine 0.1 where the default one puts them near 0.4.
+
+    A hash proves nothing when the query's picture is flat or symmetric (the median
+    split of its DCT leaves fewer than ``min_bits`` bits set; a flat picture's hash
+    has one) or when more than ``max_shared`` indexed pictures lie within reach of
+    it (a common layout: among 10,000 clip-art pictures, 96 flat ones share one
+    hash): then nothing is vouched for.
     """
 
     def __init__(
-        self, max_distance: int = 8, min_score: float = -0.15, base: float = 0.25, step: float = 0.025
+        self,
+        max_distance: int = 8,
+        min_score: float = -0.15,
+        base: float = 0.25,
+        step: float = 0.025,
+        close_min_score: float = -0.30,
+        min_bits: int = 24,
+        max_shared: int = 8,
     ) -> None:
         self.max_distance = max_distance
         self.min_score = min_score
         self.base = base
         self.step = step
+        self.close_min_score = close_min_score
+        self.min_bits = min_bits
+        self.max_shared = max_shared
+
+    def informative(self, phash: int, within_reach: int) -> bool:
+        """Whether the query's hash ``phash`` can vouch at all, with ``within_reach``
+        indexed pictures within ``max_distance`` of it."""
+        bits = int(np.bitwise_count(np.int64(phash).view(np.uint64)))
+        return self.min_bits <= bits <= 64 - self.min_bits and within_reach <= self.max_shared
 
     def score(self, distance: np.ndarray, normalised: np.ndarray) -> np.ndarray:
         """Scores for candidates at pHash ``distance`` with ``normalised`` embedding
         scores; ``-inf`` where the hash does not vouch."""
-        s = self.base + self.step * (self.max_distance - distance.astype(np.float32))
-        ok = (distance <= self.max_distance) & (normalised >= self.min_score)
+        d = distance.astype(np.float32)
+        s = self.base + self.step * (self.max_distance - d)
+        closeness = np.clip((self.max_distance - d) / max(self.max_distance, 1), 0.0, 1.0)
+        floor = self.min_score + (self.close_min_score - self.min_score) * closeness
+        ok = (distance <= self.max_distance) & (normalised >= floor - 1e-6)
         return np.where(ok, s, -np.inf).astype(np.float32)

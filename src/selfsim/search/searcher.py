@@ -21,6 +21,10 @@ from selfsim.search.scoring import PhashVouch, ScoreNormalizer, background_sampl
 from selfsim.search.verify import Verifier
 
 DEFAULT_VOUCH = PhashVouch()
+#: The background sample is read again when the collection has grown or shrunk by more
+#: than this share since it was read (it changes little before; reading it means
+#: listing every id, which a service adding pictures one by one should not do each time).
+SAMPLE_REFRESH = 0.01
 
 
 @dataclass(frozen=True)
@@ -126,11 +130,7 @@ class Searcher:
             return [[] for _ in range(n)]
         D, I = self.index.search(views.reshape(n * v, d), depth)
         D, I = D.reshape(n, v * depth), I.reshape(n, v * depth)
-        vouched = (
-            self.index.phash_search(phashes, self.vouch.max_distance)
-            if phashes is not None and self.vouch is not None
-            else [None] * n
-        )
+        vouched = self._phash_candidates(phashes) if phashes is not None else [None] * n
         sample = self._background_vectors()
         results = []
         for q, (drow, irow, close) in enumerate(zip(D, I, vouched)):
@@ -144,7 +144,7 @@ class Searcher:
                 sims = -np.sort(-(sample @ views[q].T).max(axis=1))
             background = self.normalizer.background(sims)
             scores = {i: s - self.normalizer.beta * background for i, s in best.items()}
-            if close is not None and len(close[0]):
+            if close is not None:
                 self._vouch(views[q], close, self.normalizer.beta * background, best, scores)
             ranked = sorted(scores.items(), key=lambda t: -t[1])[:k]
             results.append([SearchHit("", float(sc), float(best[i]), i) for i, sc in ranked])
@@ -160,10 +160,18 @@ class Searcher:
         n = len(self.index)
         if n <= self.normalizer.sample or not self.normalizer.count:
             return None
-        if self._sample is None or self._sample[0] != n:
+        if self._sample is None or abs(n - self._sample[0]) > SAMPLE_REFRESH * self._sample[0]:
             ids = background_sample(self.index.catalog.ids(), self.normalizer.sample)
             self._sample = (n, self.index.vectors(ids).astype(np.float32))
         return self._sample[1]
+
+    def _phash_candidates(self, phashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """For each query's pHash, the ``(ids, distances)`` it may vouch for, or None."""
+        if self.vouch is None:
+            return [None] * len(phashes)
+        found = self.index.phash_search(phashes, self.vouch.max_distance)
+        return [(ids, dist) if len(ids) and self.vouch.informative(int(h), len(ids)) else None
+                for h, (ids, dist) in zip(phashes.tolist(), found)]
 
     def _vouch(
         self,
