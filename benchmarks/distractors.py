@@ -17,7 +17,8 @@ whether one threshold still means the same when the collection is 100 times larg
 With ``--adapt refs`` the encoder is first adapted to the originals alone (``selfsim train
 REFS --init default``), with ``--adapt all`` to the originals plus the largest size's
 distractors (what a user's folder looks like), and every size is indexed with that model.
-The queries are never used in training.
+The queries are never used in training. Arguments for ``selfsim train`` go after an equals sign:
+``--adapt all --train-args=--epochs=1``.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def main() -> None:
     ap.add_argument("--index-args", nargs="*", default=[], help="extra arguments for selfsim index")
     ap.add_argument("--adapt", choices=["refs", "all"], help="index with an encoder adapted to the originals "
                     "('refs') or to the originals and the largest size's distractors ('all')")
-    ap.add_argument("--train-args", nargs="*", default=[], help="extra arguments for selfsim train")
+    ap.add_argument("--train-args", nargs="*", default=[], help="extra arguments for selfsim train, after '=' (--train-args=--epochs=1)")
     ap.add_argument("--reuse", action="store_true", help="with --adapt: use the model a previous run trained")
     args = ap.parse_args()
     out: Path = args.out
