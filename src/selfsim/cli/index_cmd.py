@@ -17,9 +17,6 @@ from selfsim.cli.common import (
 from selfsim.errors import NoImagesError, SelfsimError
 from selfsim.names import STORE_KINDS
 
-#: About what one picture's local features take in the cache (2,000 SIFT keypoints).
-FEATURES_BYTES = 280_000
-
 HELP = "index folders of images (only new or changed files are embedded)"
 EPILOG = """examples:
   selfsim index ~/Pictures --index pics.idx
@@ -116,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
         if args.local_features:
-            from selfsim.index.feature_budget import feature_cache_bytes
+            from selfsim.index.feature_budget import FEATURES_BYTES, feature_cache_bytes
             from selfsim.search import Verifier
 
             ids = [r.id for r in index.records()]

@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import sqlite3
 
+#: About what one picture's local features take in the cache (2,000 SIFT keypoints).
+FEATURES_BYTES = 280_000
+
 
 def feature_cache_bytes() -> int:
     """The most bytes of local features an index caches (``SELFSIM_FEATURE_CACHE_MB``,
@@ -37,4 +40,4 @@ def evict_features(db: sqlite3.Connection, budget: int | None = None) -> int:
     return deleted
 
 
-__all__ = ["evict_features", "feature_cache_bytes"]
+__all__ = ["FEATURES_BYTES", "evict_features", "feature_cache_bytes"]
