@@ -25,6 +25,7 @@ def selfsim(*args: str) -> subprocess.CompletedProcess[str]:
     (["-k", "-1"], "argument -k/--top-k: must be a whole number >= 1, got '-1'"),
     (["-k", "0"], "got '0'"),
     (["--verify", "-3"], "argument --verify: must be a whole number >= 0, got '-3'"),
+    (["--verify-regions", "x"], "argument --verify-regions: must be a whole number >= 0, got 'x'"),
     (["--max-pixels", "0"], "argument --max-pixels"),
     (["--center-crop", "1"], "argument --center-crop: must be a number from 0 up to"),
     (["--corner-crops", "-0.2"], "argument --corner-crops: must be a number from 0 up to"),

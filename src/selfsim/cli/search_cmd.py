@@ -52,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--verify", type=non_negative_int, default=0, metavar="N",
                    help="re-rank the first N hits by geometric verification with local features "
                    "(slower; finds crops and pictures pasted into others) (default: off)")
+    p.add_argument("--verify-regions", type=non_negative_int, default=3, metavar="N",
+                   help="with --verify: also verify the N best hits of 16 query regions, kept only "
+                   "when confirmed: finds pictures pasted small into others (0 = off) (default: %(default)s)")
     p.add_argument("--no-phash", action="store_true",
                    help="do not let near-identical perceptual hashes vouch for copies")
     p.add_argument("--raw-scores", action="store_true",
@@ -85,7 +88,7 @@ def _print_table(result: QueryResult) -> None:
 def run(args: argparse.Namespace) -> int:
     from selfsim.data.files import find_images
     from selfsim.index.opening import open_with_encoder
-    from selfsim.search import PhashVouch, QueryFailure, ScoreNormalizer, Searcher, Verifier
+    from selfsim.search import PhashVouch, QueryFailure, RegionSearch, ScoreNormalizer, Searcher, Verifier
 
     index, encoder = open_with_encoder(args.index, args.model, args.weights)
     with index:
@@ -95,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         searcher = Searcher(index, encoder, flip=not args.no_flip, center_crop=args.center_crop,
                             corner_crops=args.corner_crops,
                             normalizer=normalizer, vouch=vouch, verifier=verifier, verify_top=args.verify,
+                            regions=RegionSearch(hits=args.verify_regions) if args.verify_regions else None,
                             max_pixels=args.max_pixels)
         failures: list[QueryFailure] = []
         files, skipped = find_images(args.queries, exclude=[args.index])

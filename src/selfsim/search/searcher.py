@@ -16,11 +16,13 @@ from selfsim.errors import ImageReadError, SelfsimError
 from selfsim.index.index import Index, model_ref
 from selfsim.models.embedder import Embedder
 from selfsim.models.phash import phash64
+from selfsim.search.regions import RegionSearch
 from selfsim.search.results import QueryResult, SearchHit
 from selfsim.search.scoring import PhashVouch, ScoreNormalizer, background_sample
 from selfsim.search.verify import Verifier
 
 DEFAULT_VOUCH = PhashVouch()
+DEFAULT_REGIONS = RegionSearch()
 #: The background sample is read again when the collection has grown or shrunk by more
 #: than this share since it was read (it changes little before; reading it means
 #: listing every id, which a service adding pictures one by one should not do each time).
@@ -50,6 +52,9 @@ class Searcher:
             (None turns it off).
         verifier, verify_top: re-rank the first ``verify_top`` hits of the shortlist by
             geometric verification (see ``search/verify.py``).
+        regions: when verifying, also verify the best hits of a grid of query
+            regions (pictures pasted into the query; see ``search/regions.py``);
+            None turns it off.
         lock: held while the index is read for one batch of queries, so that a writer
             sharing the index (``selfsim serve``) never changes it half-way.
     """
@@ -66,6 +71,7 @@ class Searcher:
         vouch: PhashVouch | None = DEFAULT_VOUCH,
         verifier: Verifier | None = None,
         verify_top: int = 0,
+        regions: RegionSearch | None = DEFAULT_REGIONS,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         lock: AbstractContextManager[object] | None = None,
     ) -> None:
@@ -85,6 +91,7 @@ class Searcher:
         self.vouch = vouch
         self.verifier = verifier
         self.verify_top = verify_top if verifier is not None else 0
+        self.regions = regions
         self.max_pixels = max_pixels
 
     def query_views(self, image: Image.Image) -> list[Image.Image]:
@@ -215,10 +222,33 @@ class Searcher:
         results = self.search_vectors(self.embed_queries(images), shortlist, phashes)
         if self.verifier is not None and self.verify_top > 0:
             detail = verify_images if verify_images is not None else images
-            results = [self.verifier.verify(im, hits, self.verify_top) for im, hits in zip(detail, results)]
+            extra = self._region_candidates(images, results)
+            results = [self.verifier.verify(im, hits, self.verify_top, also=more)
+                       for im, hits, more in zip(detail, results, extra)]
         if paths is not None:
             results = [_itself_first(os.path.realpath(p), hits) for p, hits in zip(paths, results)]
         return [hits[:k] for hits in results]
+
+    def _region_candidates(self, images: Sequence[Image.Image],
+                           shortlists: list[list[SearchHit]]) -> list[list[SearchHit]]:
+        """For each query, the best hits of its regions that verification would not
+        check otherwise (to be verified, and kept only if it confirms them)."""
+        if self.regions is None or not self.regions.hits:
+            return [[] for _ in images]
+        per_image = [self.regions.views(im) for im in images]
+        n, v = len(images), len(per_image[0]) if per_image else 0
+        xq = self.encoder.embed([view for views in per_image for view in views])
+        with self.lock:
+            depth = min(len(self.index), self.regions.hits + self.verify_top)
+            if depth == 0:
+                return [[] for _ in images]
+            D, I = self.index.search(xq, depth)
+            found = [self.regions.candidates(D[q * v : (q + 1) * v], I[q * v : (q + 1) * v],
+                                             {h.id for h in hits[: self.verify_top]})
+                     for q, hits in enumerate(shortlists)]
+            paths = self.index.paths(sorted({i for c in found for i, _ in c}))
+        # Unverified, a region's hit has no score of its own: verification gives it one.
+        return [[SearchHit(paths[i], -np.inf, float(s), i) for i, s in c if i in paths] for c in found]
 
     def read_query(self, path: str | os.PathLike[str]) -> tuple[Image.Image, Image.Image | None]:
         """A query file as embedding and verification need it: the embedding's view is

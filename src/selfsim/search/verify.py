@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from PIL import Image
@@ -78,20 +78,25 @@ class Verifier:
                 on_progress(1)
         return new
 
-    def verify(self, query: Image.Image, hits: list[SearchHit], top_n: int) -> list[SearchHit]:
-        """Re-rank ``hits`` (best first) after verifying the first ``top_n``."""
-        if top_n <= 0 or not hits:
+    def verify(self, query: Image.Image, hits: list[SearchHit], top_n: int,
+               also: Sequence[SearchHit] = ()) -> list[SearchHit]:
+        """Re-rank ``hits`` (best first) after verifying the first ``top_n``.
+
+        Args:
+            also: more candidates (not among the first ``top_n``), verified too and
+                kept only when verification confirms them.
+        """
+        if top_n <= 0 or not (hits or also):
             return hits
         fq = self.matcher.features(query)
-        out = []
-        for rank, hit in enumerate(hits):
-            if rank < top_n:
-                fr = self.reference_features(hit.id)
-                if fr is not None:
-                    result = self.matcher.match_features(fq, fr, hit.similarity)
-                    hit = fold(hit, result)
-            out.append(hit)
-        return sorted(out, key=lambda h: -h.score)
+        out = [self._checked(fq, hit) if rank < top_n else hit for rank, hit in enumerate(hits)]
+        confirmed = [hit for hit in (self._checked(fq, h) for h in also) if hit.verified]
+        ids = {hit.id for hit in confirmed}  # an unverified hit further down is replaced
+        return sorted([hit for hit in out if hit.id not in ids] + confirmed, key=lambda h: -h.score)
+
+    def _checked(self, fq: LocalFeatures, hit: SearchHit) -> SearchHit:
+        fr = self.reference_features(hit.id)
+        return hit if fr is None else fold(hit, self.matcher.match_features(fq, fr, hit.similarity))
 
 
 def fold(hit: SearchHit, result: MatchResult) -> SearchHit:
