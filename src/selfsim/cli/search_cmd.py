@@ -88,7 +88,14 @@ def _print_table(result: QueryResult) -> None:
 def run(args: argparse.Namespace) -> int:
     from selfsim.data.files import find_images
     from selfsim.index.opening import open_with_encoder
-    from selfsim.search import PhashVouch, QueryFailure, RegionSearch, ScoreNormalizer, Searcher, Verifier
+    from selfsim.search import (
+        PhashVouch,
+        QueryFailure,
+        RegionSearch,
+        ScoreNormalizer,
+        Searcher,
+        Verifier,
+    )
 
     index, encoder = open_with_encoder(args.index, args.model, args.weights)
     with index:

@@ -236,7 +236,7 @@ class Searcher:
         if self.regions is None or not self.regions.hits:
             return [[] for _ in images]
         per_image = [self.regions.views(im) for im in images]
-        n, v = len(images), len(per_image[0]) if per_image else 0
+        v = len(per_image[0]) if per_image else 0
         xq = self.encoder.embed([view for views in per_image for view in views])
         with self.lock:
             depth = min(len(self.index), self.regions.hits + self.verify_top)
