@@ -33,6 +33,7 @@ def test_train_then_index_then_export(tiny_folder: Path, tmp_path: Path, capsys)
     assert "finding copies of 16 pictures and 4 held-out ones before training: micro-AP" in err
     assert "after epoch 1" in err
     assert f"wrote {model}" in err
+    assert f"next: selfsim index FOLDER --index INDEX --model {model};" in err
 
     assert main(["index", str(tiny_folder), "--index", str(tmp_path / "idx"), "--model", str(model), "-q"]) == 0
     assert main(["export", str(model), "--onnx"]) == 0
