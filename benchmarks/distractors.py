@@ -19,6 +19,10 @@ REFS --init default``), with ``--adapt all`` to the originals plus the largest s
 distractors (what a user's folder looks like), and every size is indexed with that model.
 The queries are never used in training. Arguments for ``selfsim train`` go after an equals sign:
 ``--adapt all --train-args=--epochs=1``.
+
+To search a large index again without rebuilding it (100,000 pictures take about 25 min to
+index): ``--sizes 100000 --keep-index --threshold default=0.142 verify=0.152`` (the thresholds to
+check, from the 0-distractor rows of an earlier run).
 """
 
 from __future__ import annotations
@@ -104,6 +108,10 @@ def main() -> None:
                     "('refs') or to the originals and the largest size's distractors ('all')")
     ap.add_argument("--train-args", nargs="*", default=[], help="extra arguments for selfsim train, after '=' (--train-args=--epochs=1)")
     ap.add_argument("--reuse", action="store_true", help="with --adapt: use the model a previous run trained")
+    ap.add_argument("--keep-index", action="store_true", help="start from the index a previous run left (only "
+                    "changes are indexed; sizes below its size remove pictures from it)")
+    ap.add_argument("--threshold", nargs="+", default=[], metavar="METHOD=SCORE", help="the fixed threshold "
+                    "to check at every size, per method (default: its precision-0.9 threshold at the smallest size)")
     args = ap.parse_args()
     out: Path = args.out
     root = out / f"set-s{args.seed}"
@@ -114,10 +122,11 @@ def main() -> None:
     sizes = sorted(args.sizes)
     pool = distractor_data.distractor_files(max(sizes), seed=args.seed)
     index = out / f"index-s{args.seed}"
-    shutil.rmtree(index, ignore_errors=True)  # the smallest size first: an index never shrinks here
+    if not args.keep_index:
+        shutil.rmtree(index, ignore_errors=True)  # the smallest size first: an index never shrinks here
     dis = out / f"distractors-s{args.seed}"
     rows = []
-    fixed: dict[str, float | None] = {}
+    fixed: dict[str, float | None] = {k: float(v) for k, v in (t.split("=") for t in args.threshold)}
     model_args = adapt(args, root / "refs", dis, pool[: max(sizes)], out) if args.adapt else []
     for n in sizes:
         distractor_data.link_distractors(dis, pool[:n])
