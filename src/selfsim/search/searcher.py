@@ -233,8 +233,8 @@ class Searcher:
                            shortlists: list[list[SearchHit]]) -> list[list[SearchHit]]:
         """For each query, the best hits of its regions that verification would not
         check otherwise (to be verified, and kept only if it confirms them)."""
-        if self.regions is None or not self.regions.hits:
-            return [[] for _ in images]
+        if self.regions is None or not self.regions.hits or len(self.index) <= self.verify_top:
+            return [[] for _ in images]  # (a collection this small is verified whole)
         per_image = [self.regions.views(im) for im in images]
         v = len(per_image[0]) if per_image else 0
         xq = self.encoder.embed([view for views in per_image for view in views])
