@@ -266,7 +266,7 @@ def main() -> None:
     ap.add_argument("--hard", action="store_true", help="three copies with harder edits each, and more other shots")
     ap.add_argument("--explain", action="store_true", help="list selfsim's missed pairs and wrong joins, and why")
     args = ap.parse_args()
-    folder = args.out / "folder"
+    folder = (args.out / "folder").resolve()  # selfsim dedup --json lists absolute paths
     truth = build(folder, args.seed, args.hard)
     index = args.out / "index"
     shutil.rmtree(index, ignore_errors=True)

@@ -64,6 +64,15 @@ def test_index_refuses_another_model(tmp_path: Path, encoder: Encoder) -> None:
         index.check_model(other)
 
 
+def test_an_index_of_an_earlier_default_encoder_says_so(tmp_path: Path, encoder: Encoder) -> None:
+    old = ModelRef("0123456789abcdef", "default", {"model": "default", "weights": None}, 1280)
+    with Index.create(tmp_path / "idx", old):
+        pass
+    with Index.open(tmp_path / "idx") as index, pytest.raises(
+            IndexStateError, match=r"an earlier default encoder: selfsim's default changed.*--rebuild"):
+        index.check_model(model_ref(encoder))
+
+
 def test_stale_vector_file_is_rebuilt_from_catalog(photo_dir: Path, tmp_path: Path, encoder: Encoder) -> None:
     idx = tmp_path / "idx"
     _build(photo_dir, idx, encoder)

@@ -83,10 +83,12 @@ def test_phash_vouches_for_a_copy_the_embedding_misses_and_for_nothing_else(
             [{Path(h.path).name: h.score for h in hits} for hits in s.search_images([copy, unrelated], k=len(names))]
             for s in (on, off)
         )
-    # Without the hash the embedding alone scores the copy far below the vouch floor
-    # (and ranks another picture above it) ...
+    # Without the hash the embedding alone scores the copy far below the vouch floor (the
+    # blurred one below another picture; the default encoder, adapted for copy detection,
+    # puts the pixelated one first, with a score no threshold would accept) ...
     assert copy_off["gen5.png"] < DEFAULT_VOUCH.base - 0.1
-    assert max(copy_off, key=copy_off.get) != "gen5.png"
+    if edit == "blur":
+        assert max(copy_off, key=copy_off.get) != "gen5.png"
     # ... with it the copy gets exactly the vouched score and comes first.
     vouched = DEFAULT_VOUCH.base + DEFAULT_VOUCH.step * (DEFAULT_VOUCH.max_distance - distance)
     assert copy_on["gen5.png"] == pytest.approx(vouched, abs=1e-6) and vouched >= DEFAULT_VOUCH.base

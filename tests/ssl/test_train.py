@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -139,9 +140,10 @@ def test_whiten_on_too_few_pictures_is_refused_before_training(tiny_folder: Path
 
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"method": "moco"}, "unknown --method 'moco'; choose from: simclr"),
-    ({"init": "imagenet"}, "unknown --init 'imagenet'"),
+    ({"init": "resnet"}, "unknown --init 'resnet'; choose from: scratch, default, imagenet"),
     ({"backbone": "resnet181"}, "unknown --backbone 'resnet181': selfsim_small_cnn or a timm model name; did you mean: resnet18"),
     ({"init": "default", "backbone": "resnet18"}, "--backbone applies to --init scratch"),
+    ({"init": "imagenet", "backbone": "resnet18"}, "--backbone applies to --init scratch"),
     ({"feature_level": 2}, "--feature-level applies to timm backbones"),
     ({"input_size": 16}, "--input-size must be 32..1024 px, got 16"),
     ({"epochs": 0}, "--epochs must be at least 1, got 0"),
@@ -165,5 +167,8 @@ def test_settings_that_cannot_work_are_refused_in_one_line(overrides: dict, mess
 def test_the_defaults_of_each_init_pass_the_check() -> None:
     TrainConfig().check()
     TrainConfig.for_init("default").check()
+    imagenet = TrainConfig.for_init("imagenet")
+    imagenet.check()
+    assert replace(imagenet, init="default") == TrainConfig.for_init("default")  # the same recipe
     TrainConfig.for_init("default", input_size=64, feature_level=3, method="vicreg").check()
     TrainConfig(backbone="resnet18", feature_level=2).check()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from selfsim.cli.common import add_common_args, progress, report_skipped, say
 from selfsim.names import CLEAN_MIN_SIDE as DEFAULT_MIN_SIDE
+from selfsim.names import SSL_INITS as INITS
 from selfsim.names import SSL_METHODS as METHODS
 
 HELP = "learn an encoder from a folder of unlabeled images (self-supervised)"
@@ -38,9 +39,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive, unlabeled)")
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="model folder to write")
-    p.add_argument("--init", choices=("scratch", "default"), default="scratch",
-                   help="'scratch' trains --backbone from random weights; 'default' adapts the pretrained "
-                   "EfficientNet-Lite0 (default: %(default)s)")
+    p.add_argument("--init", choices=INITS, default="scratch",
+                   help="'scratch' trains --backbone from random weights; 'default' adapts the default "
+                   "encoder (EfficientNet-Lite0, already adapted for copy detection); 'imagenet' adapts "
+                   "the ImageNet EfficientNet-Lite0 it was made from (default: %(default)s)")
     p.add_argument("--method", choices=METHODS, default=None,
                    help="simclr, byol, simsiam, vicreg, dino, or sscd (copy detection) "
                    "(default: simclr; sscd with --init default)")

@@ -328,6 +328,8 @@ class Index:
             other_runtime = mine.name == model.name and runtimes[0] != runtimes[1] and all(runtimes)
             why = (f" on the {runtimes[0]} runtime, not {runtimes[1]} (their vectors agree closely, not exactly)"
                    if other_runtime else "")
+            if not why and mine.name == model.name == "default":
+                why = " (an earlier default encoder: selfsim's default changed)"
             raise IndexStateError(
                 f"{self.path} was built with model '{mine.name}' ({mine.fingerprint}){why}, not "
                 f"'{model.name}' ({model.fingerprint}); vectors of different models cannot be "

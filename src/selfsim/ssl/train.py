@@ -25,10 +25,12 @@ from selfsim.models.factory import (
     create_backbone,
     cut_backbone,
     default_encoder,
+    imagenet_encoder,
     save_encoder,
     timm_name_hint,
 )
 from selfsim.models.small_cnn import NAME as SMALL_CNN
+from selfsim.names import SSL_INITS
 from selfsim.ssl.checkpoint_io import AtomicCheckpointIO
 from selfsim.ssl.data import ImageFiles
 from selfsim.ssl.distributed import has_batch_norm, trainer_options
@@ -47,6 +49,11 @@ CHECKPOINTS = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
 #: What cleaning found, in the checkpoints folder, so that ``--resume`` re-checks only changed files.
 CLEAN_CACHE = "clean-cache.json"
+#: Where training starts: ``default`` adapts the shipped default encoder, ``imagenet`` the
+#: ImageNet EfficientNet-Lite0 it was made from, ``scratch`` random weights.
+INITS = SSL_INITS
+#: The inits that adapt a pretrained EfficientNet-Lite0 (the copy-detection recipe by default).
+PRETRAINED = ("default", "imagenet")
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ class TrainConfig:
 
     Attributes:
         method: one of ``selfsim.ssl.names.METHODS`` (``sscd`` is the copy-detection recipe).
-        init: ``default`` (adapt the pretrained EfficientNet-Lite0), ``scratch``.
+        init: one of :data:`INITS`.
         backbone: for ``scratch``: ``selfsim_small_cnn`` or a timm name.
         input_size: side of the square training views.
         epochs, batch_size, lr, weight_decay: the optimisation.
@@ -104,8 +111,8 @@ class TrainConfig:
         """Defaults that suit ``init``: adapting the default encoder wants its input
         size, the copy-detection recipe, a small learning rate and small batches."""
         base = cls()
-        if init == "default":
-            base = replace(base, method="sscd", init="default", backbone=DEFAULT_BACKBONE,
+        if init in PRETRAINED:
+            base = replace(base, method="sscd", init=init, backbone=DEFAULT_BACKBONE,
                            input_size=224, epochs=5, min_steps=150, batch_size=32, lr=1e-4, freeze_bn=True)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
@@ -119,10 +126,10 @@ class TrainConfig:
         """
         if self.method not in METHODS:
             raise SelfsimError(f"unknown --method '{self.method}'; choose from: {', '.join(METHODS)}")
-        if self.init not in ("default", "scratch"):
-            raise SelfsimError(f"unknown --init '{self.init}'; choose from: default, scratch")
-        if self.init == "default" and self.backbone != DEFAULT_BACKBONE:
-            raise SelfsimError(f"--backbone applies to --init scratch; --init default adapts {DEFAULT_BACKBONE}")
+        if self.init not in INITS:
+            raise SelfsimError(f"unknown --init '{self.init}'; choose from: {', '.join(INITS)}")
+        if self.init in PRETRAINED and self.backbone != DEFAULT_BACKBONE:
+            raise SelfsimError(f"--backbone applies to --init scratch; --init {self.init} adapts {DEFAULT_BACKBONE}")
         if self.backbone != SMALL_CNN and not timm.is_model(self.backbone):
             raise SelfsimError(f"unknown --backbone '{self.backbone}': {SMALL_CNN} or a timm model name"
                                f"{timm_name_hint(self.backbone)}")
@@ -178,14 +185,14 @@ def _encoder(cfg: TrainConfig) -> Encoder:
     averaging, as mid-level features can be negative) when it is set."""
     level = cfg.feature_level
     pooling = "avg" if level is not None else "gem"
-    if cfg.init == "default":
-        enc = default_encoder(device="cpu")
+    if cfg.init in PRETRAINED:
+        enc = default_encoder(device="cpu") if cfg.init == "default" else imagenet_encoder(device="cpu")
         if level is not None:
             cut_backbone(enc.backbone, level)
         config = replace(enc.config, input_size=cfg.input_size, feature_level=level, pooling=pooling)
         return Encoder(config, enc.backbone, enc.weights_sha256)
     if cfg.init != "scratch":
-        raise SelfsimError(f"unknown --init '{cfg.init}'; choose from: default, scratch")
+        raise SelfsimError(f"unknown --init '{cfg.init}'; choose from: {', '.join(INITS)}")
     config = EncoderConfig(backbone=cfg.backbone, input_size=cfg.input_size, mean=INCEPTION_MEAN, std=INCEPTION_STD,
                            feature_level=level, pooling=pooling)
     return Encoder(config, create_backbone(cfg.backbone, level), weights_sha256="untrained")
