@@ -45,15 +45,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "the ImageNet EfficientNet-Lite0 it was made from (default: %(default)s)")
     p.add_argument("--method", choices=METHODS, default=None,
                    help="simclr, byol, simsiam, vicreg, dino, or sscd (copy detection) "
-                   "(default: simclr; sscd with --init default)")
+                   "(default: simclr; sscd with --init default or imagenet)")
     p.add_argument("--backbone", default=None, help="selfsim_small_cnn (default) or a timm model name")
-    p.add_argument("--input-size", type=int, default=None, help="training view size (default: 32; 224 with --init default)")
+    p.add_argument("--input-size", type=int, default=None, help="training view size (default: 32; 224 with --init default or imagenet)")
     p.add_argument("--feature-level", type=int, default=None, metavar="N",
                    help="cut the backbone after timm feature stage N and average-pool there; mid-level "
                    "features suit small pictures (e.g. 3 with --init default: 112-d, stride 16) (default: all)")
-    p.add_argument("--epochs", type=int, default=None, help="passes over the data (default: 10; with --init default 5, and at least 150 steps)")
-    p.add_argument("--batch-size", type=int, default=None, help="(default: 256; 32 with --init default)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; 1e-4 with --init default)")
+    p.add_argument("--epochs", type=int, default=None, help="passes over the data (default: 10; with --init default or imagenet 5, and at least 150 steps)")
+    p.add_argument("--batch-size", type=int, default=None, help="(default: 256; 32 with --init default or imagenet)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3; 1e-4 with --init default or imagenet)")
     p.add_argument("--edits", default=None, metavar="NAMES",
                    help="for --method sscd: the edits that make a copy in your pictures, comma-separated, from "
                    "blur, border, color, crop, flip, grayscale, jpeg, noise, paste, perspective, pixelate, rotate, "
