@@ -19,15 +19,15 @@ import argparse
 import collections
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
+import distractors  # benchmarks/: its search and scoring, run the same way
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
-from selfsim.eval.metrics import PredictedMatch, copy_detection_metrics
+from selfsim.eval.metrics import copy_detection_metrics
 
 
 def _load(path: str) -> Image.Image:
@@ -99,15 +99,9 @@ def main() -> None:
     args = ap.parse_args()
     queries = args.set.parent / f"other-edits-{args.set.name}"
     truth = make_queries(args.set, queries)
-    res = subprocess.run(["selfsim", "search", "--index", str(args.index), str(queries), "--json", "-k", "1", "-q",
-                          *args.search_args], check=True, capture_output=True, text=True)
-    top = {}
-    for line in res.stdout.splitlines():
-        obj = json.loads(line)
-        if obj.get("hits"):
-            top[Path(obj["query"]).name] = (os.path.realpath(obj["hits"][0]["path"]), float(obj["hits"][0]["score"]))
-    want = {q: None if r is None else os.path.realpath(args.set / "refs" / r) for q, r in truth.items()}
-    preds = [PredictedMatch(q, s, want[q] == p) for q, (p, s) in top.items()]
+    top, _ = distractors.search(args.index, queries, args.search_args)
+    preds = distractors.predictions(top, truth, args.set / "refs")
+    found = {p.query for p in preds if p.correct}
     n_pos = sum(r is not None for r in truth.values())
     m = copy_detection_metrics(preds, n_pos, len(truth))
     per: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
@@ -115,7 +109,7 @@ def main() -> None:
         if r is not None:
             e = q.split("-")[1].split(".")[0]
             per[e][1] += 1
-            per[e][0] += q in top and top[q][0] == want[q]
+            per[e][0] += q in found
     print(f"{len(truth)} queries ({n_pos} with an original): micro-AP {m.micro_ap:.3f}, recall@1 {m.recall_at_1:.3f}")
     print("| edit | found first |\n|---|---:|")
     for e, (a, b) in sorted(per.items()):

@@ -87,6 +87,10 @@ def _lite0_encoder(name: str, origin: str, state: dict[str, torch.Tensor], sha25
     return Encoder(config, backbone, sha256, spec).to(device or default_device()).eval()
 
 
+#: The encoders that ship with selfsim, by the name ``--model`` takes.
+BUILT_IN = {"default": default_encoder, "imagenet": imagenet_encoder}
+
+
 def timm_encoder(
     name: str,
     weights: str | Path,
@@ -167,21 +171,18 @@ def load_encoder(
     """Make an encoder from a model spec.
 
     Args:
-        model: ``default``; ``imagenet`` (what the default was adapted from); a selfsim model folder (or its config/weights file); or a
-            timm model name, which needs ``weights``.
+        model: ``default``; ``imagenet`` (what the default was adapted from); a selfsim
+            model folder (or its config/weights file); or a timm model name, which needs
+            ``weights``.
         weights: a local ``.safetensors`` or ``.pth`` file for a timm model.
 
     Raises:
         ModelError: unknown name, missing weights, or weights that do not fit.
     """
-    if model == "default":
+    if model in BUILT_IN:
         if weights is not None:
-            raise ModelError("--weights applies to timm model names, not to the default model")
-        return default_encoder(device)
-    if model == "imagenet":
-        if weights is not None:
-            raise ModelError("--weights applies to timm model names, not to the imagenet model")
-        return imagenet_encoder(device)
+            raise ModelError(f"--weights applies to timm model names, not to the {model} model")
+        return BUILT_IN[model](device)
     if model.endswith(ONNX_SUFFIX):
         raise ModelError(f"{model} is an ONNX export: it can index and search (selfsim index/search --model), "
                          "but PyTorch work needs the model folder it was exported from")
