@@ -68,3 +68,28 @@ def test_the_background_sample_is_fixed_and_changes_gradually_as_the_collection_
     grown = background_sample(np.arange(1, 11_001, dtype=np.int64), 100)
     assert len(np.intersect1d(s, grown)) >= 80  # about 100 x 10,000 / 11,000 stay
     assert np.array_equal(background_sample(ids[:50], 100), ids[:50])  # small: all of it
+
+
+def test_the_query_background_mixes_the_sample_and_the_collection() -> None:
+    sample = np.array([0.9, 0.3, 0.2, 0.1], np.float32)
+    collection = np.array([0.9, 0.6, 0.5, 0.4], np.float32)  # a larger collection: closer neighbours
+    norm = ScoreNormalizer(skip=1, count=2, collection=0.75, reference=0)
+    assert norm.query_background(sample, collection) == pytest.approx(0.25 * 0.25 + 0.75 * 0.55)
+    assert ScoreNormalizer(skip=1, count=2, collection=0).query_background(sample, collection) == pytest.approx(0.25)
+    assert ScoreNormalizer(skip=1, count=2, collection=1).query_background(sample, collection) == pytest.approx(0.55)
+
+
+def test_a_reference_that_resembles_many_pictures_has_a_higher_background() -> None:
+    norm = ScoreNormalizer(skip=1, count=2, reference=0.3)
+    sims = np.array([[-np.inf, 0.2, 0.1, 0.0],  # itself left out (-inf)
+                     [0.9995, 0.7, 0.6, 0.1],   # an identical picture (>= 0.999) is not background
+                     [0.5, -np.inf, -np.inf, -np.inf]], np.float32)  # one neighbour: what there is
+    assert np.allclose(norm.reference_backgrounds(sims), [0.15, 0.65, 0.5])
+    assert np.allclose(norm.offsets(0.4, np.array([0.15, 0.65], np.float32)), [0.7 * 0.4 + 0.3 * 0.15, 0.7 * 0.4 + 0.3 * 0.65])
+    assert ScoreNormalizer(reference=0).offsets(0.4, np.array([0.15], np.float32)) == pytest.approx(0.4)
+    assert ScoreNormalizer(count=0).reference == 0  # raw scores: no background of either kind
+
+
+def test_weights_out_of_range_are_refused() -> None:
+    with pytest.raises(ValueError, match="weights"):
+        ScoreNormalizer(reference=1.5)

@@ -27,6 +27,8 @@ DEFAULT_REGIONS = RegionSearch()
 #: than this share since it was read (it changes little before; reading it means
 #: listing every id, which a service adding pictures one by one should not do each time).
 SAMPLE_REFRESH = 0.01
+#: At most this many references' backgrounds are kept between searches.
+REFERENCE_CACHE = 100_000
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ class Searcher:
         if not 0 <= corner_crops < 1:
             raise SelfsimError(f"corner_crops must be in [0, 1), got {corner_crops}")
         self.corner_crops = corner_crops
-        self._sample: tuple[int, np.ndarray] | None = None  # (index size, vectors)
+        self._sample: tuple[int, np.ndarray, np.ndarray] | None = None  # (index size, ids, vectors)
+        self._reference_cache: dict[int, float] = {}  # id -> the reference's background
         self.normalizer = normalizer or ScoreNormalizer()
         self.vouch = vouch
         self.verifier = verifier
@@ -138,21 +141,24 @@ class Searcher:
         D, I = self.index.search(views.reshape(n * v, d), depth)
         D, I = D.reshape(n, v * depth), I.reshape(n, v * depth)
         vouched = self._phash_candidates(phashes) if phashes is not None else [None] * n
-        sample = self._background_vectors()
+        sample = self._sample_vectors()
         results = []
         for q, (drow, irow, close) in enumerate(zip(D, I, vouched)):
             best: dict[int, float] = {}
             for s, i in zip(drow.tolist(), irow.tolist()):
                 if i >= 0 and s > best.get(i, -np.inf):
                     best[i] = s
-            if sample is None:
-                sims = np.array(sorted(best.values(), reverse=True), dtype=np.float32)
+            nearest = np.array(sorted(best.values(), reverse=True), dtype=np.float32)
+            if sample is None or len(sample[0]) == len(self.index):  # the sample is the collection
+                background = self.normalizer.background(nearest)
             else:
-                sims = -np.sort(-(sample @ views[q].T).max(axis=1))
-            background = self.normalizer.background(sims)
-            scores = {i: s - self.normalizer.beta * background for i, s in best.items()}
+                background = self.normalizer.query_background(
+                    -np.sort(-(sample[1] @ views[q].T).max(axis=1)), nearest)
+            ids = np.fromiter(best, np.int64, len(best))
+            offsets = np.broadcast_to(self.normalizer.offsets(background, self._reference_backgrounds(ids)), len(ids))
+            scores = {i: best[i] - float(o) for i, o in zip(ids.tolist(), offsets.tolist())}
             if close is not None:
-                self._vouch(views[q], close, self.normalizer.beta * background, best, scores)
+                self._vouch(views[q], close, background, best, scores)
             ranked = sorted(scores.items(), key=lambda t: -t[1])[:k]
             results.append([SearchHit("", float(sc), float(best[i]), i) for i, sc in ranked])
         paths = self.index.paths(sorted({h.id for hits in results for h in hits}))
@@ -161,16 +167,37 @@ class Searcher:
         return [[SearchHit(paths[h.id], h.score, h.similarity, h.id) for h in hits if h.id in paths]
                 for hits in results]
 
-    def _background_vectors(self) -> np.ndarray | None:
-        """The vectors of the background sample, when the collection is larger than
-        it (None: the background is measured among the search's own neighbours)."""
+    def _sample_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ids and vectors of the background sample (None: not needed, as the
+        collection is no larger than the sample and references have no background)."""
         n = len(self.index)
-        if n <= self.normalizer.sample or not self.normalizer.count:
+        norm = self.normalizer
+        if not norm.count or (n <= norm.sample and not norm.reference):
             return None
-        if self._sample is None or abs(n - self._sample[0]) > SAMPLE_REFRESH * self._sample[0]:
-            ids = background_sample(self.index.catalog.ids(), self.normalizer.sample)
-            self._sample = (n, self.index.vectors(ids).astype(np.float32))
-        return self._sample[1]
+        stale = self._sample is None or (self._sample[0] != n if n <= norm.sample
+                                         else abs(n - self._sample[0]) > SAMPLE_REFRESH * self._sample[0])
+        if stale:
+            ids = background_sample(self.index.catalog.ids(), norm.sample)
+            self._sample = (n, ids, self.index.vectors(ids).astype(np.float32))
+            self._reference_cache = {}
+        assert self._sample is not None
+        return self._sample[1], self._sample[2]
+
+    def _reference_backgrounds(self, ids: np.ndarray) -> np.ndarray | None:
+        """Each reference's own background (cached per sample); None when unused."""
+        sample = self._sample_vectors() if self.normalizer.reference else None
+        if sample is None:
+            return None
+        cache = self._reference_cache
+        todo = np.array([i for i in ids.tolist() if i not in cache], dtype=np.int64)
+        if len(todo):
+            sample_ids, sample_vectors = sample
+            sims = self.index.vectors(todo).astype(np.float32) @ sample_vectors.T
+            sims[todo[:, None] == sample_ids[None, :]] = -np.inf  # not itself
+            if len(cache) + len(todo) > REFERENCE_CACHE:
+                cache.clear()
+            cache.update(zip(todo.tolist(), self.normalizer.reference_backgrounds(sims).tolist()))
+        return np.array([cache[i] for i in ids.tolist()], dtype=np.float32)
 
     def _phash_candidates(self, phashes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
         """For each query's pHash, the ``(ids, distances)`` it may vouch for, or None."""
@@ -184,16 +211,17 @@ class Searcher:
         self,
         views: np.ndarray,
         close: tuple[np.ndarray, np.ndarray],
-        offset: float,
+        background: float,
         best: dict[int, float],
         scores: dict[int, float],
     ) -> None:
         """Raise the scores of references whose pHash vouches for them (in place);
-        ``offset`` is what normalisation subtracts from this query's similarities."""
+        ``background`` is this query's (see ``ScoreNormalizer.offsets``)."""
         assert self.vouch is not None
         ids, dist = close
         sims = np.minimum((self.index.vectors(ids) @ views.T).max(axis=1), 1.0)  # float16 vectors
-        for i, s, vs in zip(ids.tolist(), sims.tolist(), self.vouch.score(dist, sims - offset).tolist()):
+        offsets = self.normalizer.offsets(background, self._reference_backgrounds(ids))
+        for i, s, vs in zip(ids.tolist(), sims.tolist(), self.vouch.score(dist, sims - offsets).tolist()):
             best[i] = max(best.get(i, -np.inf), s)
             if vs > scores.get(i, -np.inf):
                 scores[i] = vs
