@@ -39,22 +39,23 @@ FASHION_MNIST = 70_000
 MAX_PIXELS = 40_000_000
 
 
-def package_pictures(seed: int = 0) -> list[Path]:
-    """Distinct pictures of :data:`PACKAGES`, shuffled by ``seed`` (the list is cached)."""
-    listing = cache_dir() / f"distractors-{_LAYOUT}.json"
+def package_pictures(seed: int = 0, packages: tuple[str, ...] = PACKAGES) -> list[Path]:
+    """Distinct pictures of ``packages``, shuffled by ``seed`` (the list is cached)."""
+    key = "" if packages == PACKAGES else "-" + hashlib.sha256(" ".join(packages).encode()).hexdigest()[:12]
+    listing = cache_dir() / f"distractors-{_LAYOUT}{key}.json"
     if listing.exists():
         files = [Path(p) for p in json.loads(listing.read_text())]
     else:
-        files = _scan()
+        files = _scan(packages)
         listing.write_text(json.dumps([str(f) for f in files]))
     order = np.random.default_rng(seed).permutation(len(files))
     return [files[i] for i in order]
 
 
-def _scan() -> list[Path]:
+def _scan(packages: tuple[str, ...]) -> list[Path]:
     files: list[Path] = []
     seen: set[str] = set()
-    for pkg in PACKAGES:
+    for pkg in packages:
         root = fetch_package(pkg)
         for f in sorted(root.rglob("*")):
             if f.suffix.lower() not in SUFFIXES or not f.is_file() or f.is_symlink():
@@ -107,10 +108,10 @@ def synthetic_pictures(n: int) -> list[Path]:
     return paths
 
 
-def distractor_files(n: int, seed: int = 0) -> list[Path]:
+def distractor_files(n: int, seed: int = 0, packages: tuple[str, ...] = PACKAGES) -> list[Path]:
     """The first ``n`` distractors: package pictures first, then Fashion-MNIST's 70,000,
     then generated pictures."""
-    pics = package_pictures(seed)
+    pics = package_pictures(seed, packages)
     if n <= len(pics):
         return pics[:n]
     fashion = fashion_pictures(min(n - len(pics), FASHION_MNIST))

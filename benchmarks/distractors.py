@@ -102,6 +102,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="the copy set's split and edits, and the distractors' order")
     ap.add_argument("--copies", type=int, default=5, help="edited copies per picture (queries)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[0, 1000, 10000])
+    ap.add_argument("--packages", nargs="+", default=list(distractor_data.PACKAGES), metavar="PKG",
+                    help="Debian packages the distractor pictures come from (default: %(default)s); others "
+                         "check an encoder on pictures unlike those it was trained on")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--index-args", nargs="*", default=[], help="extra arguments for selfsim index")
     ap.add_argument("--adapt", choices=["refs", "all"], help="index with an encoder adapted to the originals "
@@ -120,7 +123,7 @@ def main() -> None:
     n_pos = sum(r is not None for r in truth.values())
     print(f"{len(cs.refs)} originals indexed, {len(truth)} queries ({len(truth) - n_pos} without an original)")
     sizes = sorted(args.sizes)
-    pool = distractor_data.distractor_files(max(sizes), seed=args.seed)
+    pool = distractor_data.distractor_files(max(sizes), seed=args.seed, packages=tuple(args.packages))
     index = out / f"index-s{args.seed}"
     if not args.keep_index:
         shutil.rmtree(index, ignore_errors=True)  # the smallest size first: an index never shrinks here
