@@ -14,7 +14,7 @@ set -u
 PY=${PY:-python3}; PICS=${PICS:-/tmp/pics}; LIMIT=${LIMIT:-480}; W=${W:-6}
 if [ ! -d "$PICS" ]; then mkdir -p $PICS && tar xzf .gpudata/pictures.tgz -C $PICS; fi
 ls $PICS | wc -l
-if [ -d .gpudata/whl ] && ! $PY -c "import lightly" 2>/dev/null; then $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpudata/whl/*.whl; fi
+if [ -d .gpudata/whl ] && ! BLOCK=${BLOCK:-} $PY -c "import os, sys; sys.path.insert(0, 'scripts/gpu'); os.environ.get('BLOCK') and __import__('block'); import lightly" 2>/dev/null; then $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpudata/whl/*.whl; fi
 export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1
 nvidia-smi -L 2>/dev/null; $PY -c "import torch, torchvision, pytorch_lightning, timm; print(torch.__version__, torchvision.__version__, pytorch_lightning.__version__, timm.__version__, torch.cuda.is_available())"
 nproc
