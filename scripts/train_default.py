@@ -44,6 +44,12 @@ BENCHMARK_SEED = 1
 BENCHMARK_MAX = 10_000
 
 
+def training_pictures() -> list[Path]:
+    """The default's training pictures: the packages' pictures past the benchmark's first
+    ``BENCHMARK_MAX`` in its order."""
+    return distractor_data.package_pictures(BENCHMARK_SEED)[BENCHMARK_MAX:]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("bench-out/default-model"))
@@ -53,7 +59,7 @@ def main() -> None:
     if args.install_model:
         install(args.install_model)
         return
-    pictures = distractor_data.package_pictures(BENCHMARK_SEED)[BENCHMARK_MAX:]
+    pictures = training_pictures()
     folder = args.out / "pictures"
     distractor_data.link_distractors(folder, pictures)
     model = args.out / "model"

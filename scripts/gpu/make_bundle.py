@@ -17,10 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import distractor_data  # noqa: E402
-from train_default import BENCHMARK_MAX, BENCHMARK_SEED  # noqa: E402
+from train_default import training_pictures  # noqa: E402
 
 from selfsim.data.reader import read_image  # noqa: E402
 
@@ -33,7 +31,7 @@ def main() -> None:
     args = ap.parse_args()
     folder = args.out / "pictures"
     folder.mkdir(parents=True, exist_ok=True)
-    pictures = distractor_data.package_pictures(BENCHMARK_SEED)[BENCHMARK_MAX:]
+    pictures = training_pictures()
     for n, path in enumerate(pictures):
         image = read_image(path)
         image.thumbnail((SIDE, SIDE))

@@ -98,10 +98,6 @@ class ScoreNormalizer:
     def query_background(self, sample_sims: np.ndarray, collection_sims: np.ndarray) -> float:
         """The query's background from its similarities (sorted best first) to the
         sample and to its nearest pictures of the whole collection."""
-        if self.collection == 1:
-            return self.background(collection_sims)
-        if self.collection == 0:
-            return self.background(sample_sims)
         return ((1 - self.collection) * self.background(sample_sims)
                 + self.collection * self.background(collection_sims))
 
